@@ -1,0 +1,1 @@
+"""Gymnasium environments of graspsim (installed as ``graspsim.envs``)."""

@@ -1,0 +1,64 @@
+"""``graspsim/PromptedGrasp-v0``: one prompted grasp per episode.
+
+Observation (Dict):
+    rgb: uint8 (H, W, 3); depth: float32 (H, W), metres along the optical axis;
+    intrinsics: float32 (3, 3); extrinsics: float32 (4, 4) world-from-camera;
+    prompt: Dict(kind: Discrete index into PROMPT_KINDS, points (10, 2) pixels
+    padded with -1, labels (10,) 1/0/-1, box (4,) u0 v0 u1 v1 or -1, mask
+    (H, W) uint8, text str); segmentation (H, W) int32 object index + 1 when
+    ``include_segmentation=True``.
+Action: Box (u, v, angle, opening_px), float32; angle in [-π/2, π/2]
+    (closing line from +u towards -v); the grasp depth comes from the depth
+    image (see graspsim.grasp).
+Reward: 1.0 when the target is lifted and held, else 0.0.
+Termination: after the one grasp. Never truncated.
+Info (reset): target_id, target_name, scene (the scene spec dict), prompt (summary).
+Info (step): success, failure_mode ("" on success), grasp (x, y, z, yaw,
+    opening_m of the executed world grasp), lifted_ids, target_id, target_name.
+    Wall-clock timings are in ``env.unwrapped.last_outcome.timings`` (kept out
+    of info so that equal seeds give equal infos).
+Reset options: objects, layout, prompt, object_count, split, scene (a
+    SceneSpec or its dict, to replay a saved scene), target (object index).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from graspsim.envs.scene_env import SceneEnv
+
+
+class PromptedGraspEnv(SceneEnv):
+    """One scene, one target, one prompt, one grasp (see the module docstring)."""
+
+    def reset(self, *, seed=None, options=None):
+        config = self._start_episode(seed, options)
+        target = (options or {}).get("target")
+        self._choose_target(config, target)
+        tries = 0
+        while self.target is None and (options or {}).get("scene") is None and tries < 10:
+            # every object fell out of view: draw a new scene from the same stream
+            from graspsim.objects import get_object_set
+            from graspsim.scene import build_scene, generate_scene
+
+            object_set = get_object_set(config.objects)
+            self.spec_scene = generate_scene(
+                self.world, object_set, config.layout, config.object_count, config.split, self._scene_rng
+            )
+            build_scene(self.world, self.spec_scene, object_set)
+            self._choose_target(config)
+            tries += 1
+        if self.target is None:
+            raise RuntimeError("no visible object in the scene to prompt for")
+        self._done = False
+        info = {**self._target_info(), "scene": self.spec_scene.to_dict(), "prompt": self.prompt.to_dict()}
+        return self._observation(), info
+
+    def step(self, action):
+        if getattr(self, "_done", True):
+            raise RuntimeError("the episode is over (one grasp per episode): call reset()")
+        grasp, outcome, info = self._execute(action)
+        self._done = True
+        self.frame = self.world.render(self._noise_rng)
+        reward = 1.0 if outcome.success else 0.0
+        return self._observation(), reward, True, False, info

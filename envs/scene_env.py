@@ -1,0 +1,241 @@
+"""Shared machinery of the graspsim environments: configuration, seeding,
+scene building, prompting, observations, action checking and rendering."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from graspsim.camera import Camera, DepthNoise
+from graspsim.executor import Executor, Outcome
+from graspsim.figures import episode_figure
+from graspsim.grasp import ImageGrasp, image_to_world
+from graspsim.prompts import Prompt, check_kind, make_prompt, prompt_space
+from graspsim.scene import LAYOUTS, SceneSpec, build_scene, check_count_range, generate_scene
+from graspsim.world import World
+
+RESET_OPTIONS = ("objects", "layout", "prompt", "object_count", "split", "scene", "target")
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Per-episode settings (defaults from the constructor, overridable per reset)."""
+
+    objects: str
+    layout: str
+    prompt: str
+    object_count: tuple[int, int] | None
+    split: str
+
+    def validated(self) -> "EnvConfig":
+        from graspsim.objects import get_object_set
+        from graspsim.objects.catalogue import SPLIT_CHOICES
+
+        if not isinstance(self.objects, str):
+            raise ValueError(f"objects must be an object-set name or folder path, got {self.objects!r}")
+        get_object_set(self.objects)  # raises ValueError naming the value
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
+        check_kind(self.prompt)
+        if self.split not in SPLIT_CHOICES:
+            raise ValueError(f"split must be one of {SPLIT_CHOICES}, got {self.split!r}")
+        count = None if self.object_count is None else check_count_range(self.object_count)
+        return replace(self, object_count=count)
+
+
+def check_seed(seed) -> None:
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}")
+
+
+class SceneEnv(gym.Env):
+    """Base class: subclasses implement ``step``."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 2}
+
+    def __init__(
+        self,
+        objects: str = "primitives",
+        layout: str = "pile",
+        prompt: str = "point",
+        object_count=None,
+        split: str = "all",
+        n_points: int = 3,
+        gaze_noise_px: float = 8.0,
+        width: int = 320,
+        height: int = 320,
+        fov_deg: float = 40.0,
+        depth_noise: DepthNoise | dict | None = None,
+        shake: bool = False,
+        include_segmentation: bool = False,
+        min_visible_px: int = 40,
+        render_mode: str | None = None,
+    ):
+        self.config = EnvConfig(objects, layout, prompt, object_count, split).validated()
+        if not (isinstance(n_points, (int, np.integer)) and 1 <= n_points <= 10):
+            raise ValueError(f"n_points must be an integer in [1, 10], got {n_points!r}")
+        if not (np.isfinite(gaze_noise_px) and gaze_noise_px >= 0):
+            raise ValueError(f"gaze_noise_px must be a finite non-negative number, got {gaze_noise_px!r}")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        if isinstance(depth_noise, dict):
+            depth_noise = DepthNoise(**depth_noise)
+        self.camera = Camera(width=width, height=height, fov_deg=fov_deg, noise=depth_noise)
+        self.n_points = int(n_points)
+        self.gaze_noise_px = float(gaze_noise_px)
+        self.include_segmentation = include_segmentation
+        self.min_visible_px = min_visible_px
+        self.render_mode = render_mode
+        self.world = World(self.camera)
+        self.executor = Executor(self.world, shake=shake)
+
+        h, w = height, width
+        obs = {
+            "rgb": spaces.Box(0, 255, (h, w, 3), np.uint8),
+            "depth": spaces.Box(0.0, self.camera.far, (h, w), np.float32),
+            "intrinsics": spaces.Box(-1e5, 1e5, (3, 3), np.float32),
+            "extrinsics": spaces.Box(-1e3, 1e3, (4, 4), np.float32),
+            "prompt": prompt_space(h, w),
+        }
+        if include_segmentation:
+            obs["segmentation"] = spaces.Box(0, 255, (h, w), np.int32)
+        self.observation_space = spaces.Dict(obs)
+        self.action_space = spaces.Box(
+            low=np.array([0.0, 0.0, -math.pi / 2, 0.0], np.float32),
+            high=np.array([w - 1, h - 1, math.pi / 2, float(max(w, h))], np.float32),
+            dtype=np.float32,
+        )
+        self.spec_scene: SceneSpec | None = None
+        self.target: int | None = None
+        self.prompt: Prompt | None = None
+        self.frame: dict | None = None
+        self.last_grasp: ImageGrasp | None = None
+        self.last_outcome: Outcome | None = None
+
+    # -- reset -------------------------------------------------------------------------
+    def _episode_config(self, options: dict) -> EnvConfig:
+        unknown = sorted(set(options) - set(RESET_OPTIONS))
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {unknown}; valid options are {RESET_OPTIONS}")
+        fields = {k: options[k] for k in ("objects", "layout", "prompt", "object_count", "split") if k in options}
+        return replace(self.config, **fields).validated() if fields else self.config
+
+    def _start_episode(self, seed, options) -> EnvConfig:
+        """Validate, seed the streams, and build the scene (from options["scene"] or generated)."""
+        from graspsim.objects import get_object_set
+
+        check_seed(seed)
+        options = dict(options or {})
+        config = self._episode_config(options)
+        scene = options.get("scene")
+        if scene is not None and not isinstance(scene, SceneSpec):
+            if not isinstance(scene, dict):
+                raise ValueError(f"options['scene'] must be a SceneSpec or its dict, got {type(scene).__name__}")
+            scene = SceneSpec.from_dict(scene)
+        super().reset(seed=seed)
+        streams = self.np_random.integers(0, 2**63 - 1, size=3)
+        self._scene_rng, self._prompt_rng, self._noise_rng = (np.random.default_rng(int(s)) for s in streams)
+        object_set = get_object_set(scene.object_set if scene is not None else config.objects)
+        if scene is None:
+            scene = generate_scene(self.world, object_set, config.layout, config.object_count, config.split, self._scene_rng)
+        # Always rebuild from the spec: generated and loaded scenes start from identical states.
+        build_scene(self.world, scene, object_set)
+        self.spec_scene = scene
+        self.last_grasp = None
+        self.last_outcome = None
+        return config
+
+    def _choose_target(self, config: EnvConfig, target: int | None = None) -> None:
+        """Render, pick a visible target (or ``target``) and make its prompt."""
+        self.frame = self.world.render(self._noise_rng)
+        seg = self.frame["segmentation"]
+        counts = np.bincount(seg.ravel(), minlength=max(self.world.objects, default=-1) + 2)
+        visible = [i for i in sorted(self.world.objects) if counts[i + 1] >= self.min_visible_px]
+        if target is not None:
+            if target not in self.world.objects or counts[target + 1] == 0:
+                raise ValueError(f"target {target!r} is not a visible object of the scene (visible: {visible})")
+            self.target = target
+        elif visible:
+            self.target = int(visible[self._prompt_rng.integers(len(visible))])
+        else:
+            self.target = None
+        if self.target is None:
+            self.prompt = Prompt(config.prompt)
+            return
+        self.prompt = make_prompt(
+            config.prompt, seg == self.target + 1, self.world.names[self.target], self._prompt_rng,
+            self.n_points, self.gaze_noise_px,
+        )
+
+    # -- observation -------------------------------------------------------------------
+    def _observation(self) -> dict:
+        f = self.frame
+        obs = {
+            "rgb": f["rgb"].copy(),
+            "depth": f["depth"].copy(),
+            "intrinsics": self.camera.intrinsics.astype(np.float32),
+            "extrinsics": self.camera.extrinsics.astype(np.float32),
+            "prompt": self.prompt.to_observation((self.camera.height, self.camera.width)),
+        }
+        if self.include_segmentation:
+            obs["segmentation"] = f["segmentation"].astype(np.int32)
+        return obs
+
+    def _target_info(self) -> dict:
+        return {
+            "target_id": -1 if self.target is None else int(self.target),
+            "target_name": "" if self.target is None else self.world.names[self.target],
+        }
+
+    # -- step helpers ------------------------------------------------------------------
+    def _check_action(self, action) -> ImageGrasp:
+        a = np.asarray(action, dtype=np.float64)
+        if a.shape != (4,):
+            raise ValueError(f"action must have shape (4,) = (u, v, angle, opening_px), got shape {a.shape}")
+        names = ("u", "v", "angle", "opening_px")
+        for name, value, lo, hi in zip(names, a, self.action_space.low, self.action_space.high):
+            if not np.isfinite(value):
+                raise ValueError(f"action {name} must be finite, got {value!r}")
+            if not (lo - 1e-6 <= value <= hi + 1e-6):
+                raise ValueError(f"action {name} must be in [{lo:.4g}, {hi:.4g}], got {value!r}")
+        return ImageGrasp.from_action(a)
+
+    def _execute(self, action) -> tuple[ImageGrasp, Outcome, dict]:
+        if self.frame is None:
+            raise RuntimeError("call reset() before step()")
+        grasp = self._check_action(action)
+        if self.target is None:
+            raise RuntimeError("the episode has no target left: call reset()")
+        world_grasp = image_to_world(grasp, self.frame["depth"], self.camera)
+        from graspsim.gripper import FINGER_WIDTH
+
+        grasp = replace(grasp, jaw_px=FINGER_WIDTH / float(self.camera.metres_per_pixel(self.camera.height_m - world_grasp.z)))
+        outcome = self.executor.execute(world_grasp, self.target)
+        self.last_grasp, self.last_outcome = grasp, outcome
+        info = {
+            "success": bool(outcome.success),
+            "failure_mode": outcome.failure_mode or "",
+            "grasp": world_grasp.as_array(),
+            "lifted_ids": np.asarray(outcome.lifted_ids, np.int64),
+            **self._target_info(),
+        }
+        return grasp, outcome, info
+
+    # -- rendering ---------------------------------------------------------------------
+    def render(self):
+        """rgb_array: the top-down image with the prompt and the last grasp drawn on it."""
+        if self.render_mode != "rgb_array" or self.frame is None:
+            return None
+        success = None if self.last_outcome is None else self.last_outcome.success
+        return episode_figure(self.frame["rgb"], self.prompt, self.last_grasp, success)
+
+    def close(self):
+        if getattr(self, "world", None) is not None:
+            self.world.close()
+            self.world = None

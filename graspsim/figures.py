@@ -1,0 +1,63 @@
+"""Episode figures: the RGB image with the prompt and the executed grasp drawn on it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from graspsim.grasp import ImageGrasp
+from graspsim.prompts import Prompt
+
+PROMPT_COLOUR = (255, 0, 255)
+SUCCESS_COLOUR = (0, 200, 0)
+FAILURE_COLOUR = (230, 30, 30)
+NEUTRAL_COLOUR = (255, 220, 0)
+
+
+def draw_prompt(rgb: np.ndarray, prompt: Prompt) -> np.ndarray:
+    """Draw points (filled dots; negatives hollow), box or mask outline, and text."""
+    import cv2
+
+    img = np.ascontiguousarray(rgb.copy())
+    for (u, v), label in zip(prompt.points, prompt.labels):
+        cv2.circle(img, (int(round(u)), int(round(v))), 4, PROMPT_COLOUR, -1 if label == 1 else 1, cv2.LINE_AA)
+    if prompt.box is not None:
+        u0, v0, u1, v1 = (int(round(b)) for b in prompt.box)
+        cv2.rectangle(img, (u0, v0), (u1, v1), PROMPT_COLOUR, 1)
+    if prompt.mask is not None:
+        contours, _ = cv2.findContours(prompt.mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(img, contours, -1, PROMPT_COLOUR, 1)
+    if prompt.text:
+        cv2.putText(img, prompt.text, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, PROMPT_COLOUR, 1, cv2.LINE_AA)
+    return img
+
+
+def draw_grasp(rgb: np.ndarray, grasp: ImageGrasp, colour=NEUTRAL_COLOUR) -> np.ndarray:
+    """Draw a grasp rectangle: thin lines along the closing direction, thick jaws."""
+    import cv2
+
+    img = np.ascontiguousarray(rgb.copy())
+    g = grasp if grasp.jaw_px > 0 else ImageGrasp(grasp.u, grasp.v, grasp.angle, grasp.opening_px, 8.0, grasp.score)
+    c = np.round(g.corners()).astype(np.int32)
+    cv2.line(img, tuple(c[0]), tuple(c[1]), colour, 3, cv2.LINE_AA)
+    cv2.line(img, tuple(c[2]), tuple(c[3]), colour, 3, cv2.LINE_AA)
+    cv2.line(img, tuple(c[1]), tuple(c[2]), colour, 1, cv2.LINE_AA)
+    cv2.line(img, tuple(c[3]), tuple(c[0]), colour, 1, cv2.LINE_AA)
+    cv2.circle(img, (int(round(g.u)), int(round(g.v))), 2, colour, -1)
+    return img
+
+
+def episode_figure(rgb: np.ndarray, prompt: Prompt | None, grasp: ImageGrasp | None, success: bool | None) -> np.ndarray:
+    """The per-episode figure: RGB + prompt + grasp (green success, red failure)."""
+    img = rgb if prompt is None else draw_prompt(rgb, prompt)
+    if grasp is not None:
+        colour = NEUTRAL_COLOUR if success is None else (SUCCESS_COLOUR if success else FAILURE_COLOUR)
+        img = draw_grasp(img, grasp, colour)
+    return img
+
+
+def save_png(path, rgb: np.ndarray) -> None:
+    """Write an RGB uint8 image as PNG."""
+    import cv2
+
+    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+        raise ValueError(f"could not write image {str(path)!r}")

@@ -1,0 +1,122 @@
+"""The one grasp type, in the image and in the world.
+
+:class:`ImageGrasp` is a grasp rectangle in the image: centre (u, v) in
+pixels, ``angle`` of the closing line (finger to finger) measured from +u
+towards -v in radians, wrapped to (-π/2, π/2] because a parallel-jaw grasp is
+symmetric; ``opening_px`` is the rectangle's side along the closing line (the
+gripper opening, Jacquard's "w"), ``jaw_px`` the other side (the finger width,
+Jacquard's "h"), ``score`` the policy's confidence.
+
+:class:`TopDownGrasp` is the executed grasp in the world: the TCP position
+(x, y, z) in metres, ``yaw`` of the closing direction about world z in
+radians (same wrap), and ``opening_m``. Because the camera's +u is world +x
+and -v is world +y, the image angle equals the world yaw.
+
+Depth for an image grasp comes from the depth image: the highest surface in a
+small disc around the centre, minus ``GRASP_DEPTH`` (how far the fingertips
+reach below that surface), never lower than ``MIN_TCP_Z`` above the table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from graspsim.camera import Camera
+from graspsim.gripper import FINGER_WIDTH, MAX_OPENING
+
+GRASP_DEPTH = 0.025  # m below the highest surface at the grasp centre
+MIN_TCP_Z = 0.004  # m above the table
+DEPTH_WINDOW_PX = 3  # radius of the disc read from the depth image
+
+
+def wrap_angle(angle: float) -> float:
+    """Wrap an angle (radians) to (-π/2, π/2]: grasps are symmetric under a half turn."""
+    a = math.fmod(float(angle), math.pi)
+    if a <= -math.pi / 2:
+        a += math.pi
+    elif a > math.pi / 2:
+        a -= math.pi
+    return a
+
+
+@dataclass(frozen=True)
+class ImageGrasp:
+    u: float
+    v: float
+    angle: float
+    opening_px: float
+    jaw_px: float = 0.0
+    score: float = 1.0
+
+    def corners(self) -> np.ndarray:
+        """The rectangle's 4 corners (u, v) as a (4, 2) array: the first two lie on
+        one finger's side, the last two on the other's."""
+        d = np.array([math.cos(self.angle), -math.sin(self.angle)])  # closing direction in (u, v)
+        n = np.array([-d[1], d[0]])
+        c = np.array([self.u, self.v])
+        ho, hj = self.opening_px / 2, self.jaw_px / 2
+        return np.stack([c - d * ho - n * hj, c - d * ho + n * hj, c + d * ho + n * hj, c + d * ho - n * hj])
+
+    def as_action(self) -> np.ndarray:
+        """The environment action (u, v, angle, opening_px), float32."""
+        return np.array([self.u, self.v, wrap_angle(self.angle), self.opening_px], dtype=np.float32)
+
+    @classmethod
+    def from_action(cls, action, jaw_px: float = 0.0) -> "ImageGrasp":
+        u, v, angle, opening = (float(a) for a in np.asarray(action, dtype=np.float64).reshape(4))
+        return cls(u, v, wrap_angle(angle), opening, jaw_px)
+
+
+@dataclass(frozen=True)
+class TopDownGrasp:
+    x: float
+    y: float
+    z: float
+    yaw: float
+    opening_m: float
+
+    def as_array(self) -> np.ndarray:
+        return np.array([self.x, self.y, self.z, self.yaw, self.opening_m], dtype=np.float64)
+
+    def check(self) -> None:
+        """Raise ValueError naming the field when the grasp cannot be executed."""
+        for name in ("x", "y", "z", "yaw", "opening_m"):
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                raise ValueError(f"grasp {name} must be finite, got {value!r}")
+        if not (0.0 < self.opening_m):
+            raise ValueError(f"grasp opening_m must be positive, got {self.opening_m!r}")
+
+
+def surface_depth(depth: np.ndarray, u: float, v: float, radius: int = DEPTH_WINDOW_PX) -> float:
+    """Smallest valid depth (the highest surface) in a disc around (u, v), metres."""
+    h, w = depth.shape
+    iu, iv = int(round(u)), int(round(v))
+    u0, u1, v0, v1 = max(iu - radius, 0), min(iu + radius + 1, w), max(iv - radius, 0), min(iv + radius + 1, h)
+    if u0 >= u1 or v0 >= v1:
+        raise ValueError(f"grasp centre ({u}, {v}) lies outside the {w}x{h} image")
+    patch = depth[v0:v1, u0:u1]
+    yy, xx = np.mgrid[v0:v1, u0:u1]
+    valid = ((xx - u) ** 2 + (yy - v) ** 2 <= (radius + 0.5) ** 2) & (patch > 0) & np.isfinite(patch)
+    if not valid.any():
+        raise ValueError(f"no valid depth around grasp centre ({u}, {v})")
+    return float(patch[valid].min())
+
+
+def image_to_world(grasp: ImageGrasp, depth: np.ndarray, camera: Camera) -> TopDownGrasp:
+    """Lift an image grasp to a world top-down grasp using the depth image."""
+    d = surface_depth(depth, grasp.u, grasp.v)
+    x, y, z_surface = camera.pixel_to_world(grasp.u, grasp.v, d)
+    z = max(float(z_surface) - GRASP_DEPTH, MIN_TCP_Z)
+    opening = grasp.opening_px * float(camera.metres_per_pixel(camera.height_m - z))
+    return TopDownGrasp(float(x), float(y), z, wrap_angle(grasp.angle), min(opening, MAX_OPENING))
+
+
+def world_to_image(grasp: TopDownGrasp, camera: Camera, score: float = 1.0) -> ImageGrasp:
+    """Project a world grasp into the image (opening and jaw measured at the TCP depth)."""
+    u, v, d = camera.world_to_pixel([grasp.x, grasp.y, grasp.z])
+    px_per_m = 1.0 / float(camera.metres_per_pixel(d))
+    return ImageGrasp(float(u), float(v), wrap_angle(grasp.yaw), grasp.opening_m * px_per_m, FINGER_WIDTH * px_per_m, score)
