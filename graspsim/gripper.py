@@ -25,6 +25,7 @@ PALM_HALF = (0.102, 0.0315, 0.029)
 FINGER_FORCE = 40.0  # N per finger
 HOLD_FORCE = 400.0  # N, constraint holding the hand
 FINGER_SPEED = 0.1  # m/s
+CONTACT_DISTANCE = 0.0  # m: touching or penetrating
 
 
 class Gripper:
@@ -135,17 +136,16 @@ class Gripper:
         return max(abs(states[0][1]), abs(states[1][1]))
 
     # -- contacts --------------------------------------------------------------------
-    def touching(self, body: int, link: int | None = None) -> bool:
-        import pybullet as p
-
-        kw = {} if link is None else {"linkIndexA": link}
-        return bool(p.getContactPoints(self.body, body, physicsClientId=self.client, **kw))
-
     def contacts(self) -> list[tuple[int, int]]:
-        """(gripper link, other body) pairs in contact now (link -1 is the palm)."""
+        """(gripper link, other body) pairs in contact now (link -1 is the palm).
+
+        PyBullet also reports manifold points a little apart (up to its contact
+        threshold); only points closer than CONTACT_DISTANCE count as contact.
+        """
         import pybullet as p
 
-        return sorted({(c[3], c[2]) for c in p.getContactPoints(self.body, physicsClientId=self.client)})
+        points = p.getContactPoints(self.body, physicsClientId=self.client)
+        return sorted({(c[3], c[2]) for c in points if c[8] < CONTACT_DISTANCE})
 
 
 def yaw_matrix(yaw: float) -> np.ndarray:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -91,8 +90,8 @@ def body_bounds(client: int, body: int) -> tuple[np.ndarray, np.ndarray]:
             # A single shape may be a compound of hulls: index -1 returns them all.
             _, verts = p.getMeshData(body, -1, -1 if len(shapes) == 1 else index, physicsClientId=client)
             verts = np.asarray(verts, dtype=float).reshape(-1, 3)
-            if len(verts) == 0:
-                continue
+            if len(verts) < 4 or not np.isfinite(verts).all() or np.abs(verts).max() > 1e6:
+                raise ValueError(f"degenerate collision mesh {Path(shape[4].decode(errors='replace')).name!r} (NaN or too few vertices)")
             world = verts @ base_rot.T + base_pos
             los.append(world.min(0))
             his.append(world.max(0))
@@ -111,7 +110,10 @@ def body_bounds(client: int, body: int) -> tuple[np.ndarray, np.ndarray]:
             his.append(np.asarray(hi))
     if not los:
         raise ValueError("the body has no collision geometry")
-    return np.min(los, axis=0), np.max(his, axis=0)
+    lo, hi = np.min(los, axis=0), np.max(his, axis=0)
+    if (hi - lo).min() <= 1e-6:
+        raise ValueError(f"the collision geometry is flat or empty (extents {(hi - lo).tolist()} m)")
+    return lo, hi
 
 
 def body_extents(client: int, body: int) -> tuple[float, float, float]:
@@ -174,10 +176,6 @@ def read_catalogue(path: str | Path) -> tuple[dict, list[dict]]:
         )
     data = json.loads(path.read_text())
     return data["meta"], data["objects"]
-
-
-def finite_positive(values) -> bool:
-    return all(math.isfinite(v) and v > 0 for v in values)
 
 
 def main(argv: list[str] | None = None) -> None:

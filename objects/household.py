@@ -37,17 +37,17 @@ class Asset(NamedTuple):
 # teddy bear 4.9 x 6.1 x 4.1, mug 4.9 x 7.3 x 6.0, lego brick 4.0 x 4.0 x 2.9,
 # jenga block 15 x 5 x 3, small cube 5 x 5 x 5, small sphere 4.8, domino 1.0 x 3.8 x 7.6,
 # wooden bar 10 x 1.8 x 1.8.
-ASSETS: tuple[Asset, ...] = (
-    #     name            file                   category  scale  split    colour_name
-    Asset("duck", "duck_vhacd.urdf", "toy", 0.7, "train", None),
-    Asset("teddy bear", "teddy_vhacd.urdf", "toy", 0.65, "test", "pink"),
-    Asset("mug", "objects/mug.urdf", "mug", 0.6, "train", "red"),
-    Asset("lego brick", "lego/lego.urdf", "toy", 1.25, "test", "yellow"),
-    Asset("jenga block", "jenga/jenga.urdf", "block", 1.0, "train", None),
-    Asset("small cube", "cube_small.urdf", "block", 1.0, "train", "white"),
-    Asset("small sphere", "sphere_small.urdf", "ball", 0.8, "train", None),
-    Asset("domino", "domino/domino.urdf", "block", 1.5, "test", None),
-    Asset("wooden bar", "block.urdf", "block", 1.0, "train", "green"),
+ASSETS: tuple[Asset, ...] = (  # fmt: skip
+    #     name            file                  category  scale  split    colour_name
+    Asset("duck",          "duck_vhacd.urdf",    "toy",    0.7,   "train", None),
+    Asset("teddy bear",    "teddy_vhacd.urdf",   "toy",    0.65,  "test",  "pink"),
+    Asset("mug",           "objects/mug.urdf",   "mug",    0.6,   "train", "red"),
+    Asset("lego brick",    "lego/lego.urdf",     "toy",    1.25,  "test",  "yellow"),
+    Asset("jenga block",   "jenga/jenga.urdf",   "block",  1.0,   "train", None),
+    Asset("small cube",    "cube_small.urdf",    "block",  1.0,   "train", "white"),
+    Asset("small sphere",  "sphere_small.urdf",  "ball",   0.8,   "train", None),
+    Asset("domino",        "domino/domino.urdf", "block",  1.5,   "test",  None),
+    Asset("wooden bar",    "block.urdf",         "block",  1.0,   "train", "green"),
 )
 
 
@@ -144,5 +144,9 @@ class HouseholdSet(ObjectSet):
         import pybullet as p
 
         body = p.loadURDF(info.source, globalScaling=info.scale * scale, physicsClientId=client)
-        p.changeDynamics(body, -1, mass=info.mass * scale**3, physicsClientId=client)
+        mass = info.mass * scale**3
+        # Only when needed: changeDynamics recomputes the inertia and so drops
+        # the URDF's <inertia_scaling>.
+        if abs(p.getDynamicsInfo(body, -1, physicsClientId=client)[0] - mass) > 1e-9:
+            p.changeDynamics(body, -1, mass=mass, physicsClientId=client)
         return body

@@ -2,12 +2,14 @@
 
 Each object ``NNN`` is ``random_urdfs/NNN/NNN.urdf``: a random blob of about
 10 cm, 0.1 kg, one flat colour. Its name is "object NNN" and its category
-"procedural". The split is fixed: ids whose last digit is 0 are test objects
-(100 of them), the others train.
+"procedural". The split is fixed: ids whose last digit is 0 are test objects,
+the others train. A few assets are unusable (one OBJ has only NaN vertices,
+four are sub-centimetre flakes thinner than 1 mm at the catalogue scale): the
+catalogue builder leaves them out and lists them under "skipped" in the JSON,
+so the set holds slightly fewer than 1000 objects.
 
-The catalogue scale shrinks each object so that the middle of its three
-extents is 6.5 cm (never above a scale of 0.6), which a gripper opening 8 cm
-can span. Sizes and scales come from ``data/random_urdfs.json``, measured by
+The catalogue scale is min(0.6, 6.5 cm / middle of the three raw extents), so
+that a gripper opening 8 cm can span each object (most objects get 0.6). Sizes and scales come from ``data/random_urdfs.json``, measured by
 :func:`build_catalogue` (``python -m graspsim.objects.build_catalogues``).
 """
 
@@ -21,6 +23,8 @@ N_OBJECTS = 1000
 #: The middle extent (metres) that the catalogue scale aims for.
 TARGET_MIDDLE_EXTENT = 0.065
 MAX_SCALE = 0.6
+#: Objects thinner than this at the catalogue scale (metres) are left out.
+MIN_EXTENT = 0.001
 DATA_FILE = Path(__file__).resolve().parent / "data" / "random_urdfs.json"
 
 
@@ -59,15 +63,28 @@ def build_catalogue(out_path: str | Path | None = None) -> Path:
     from .build_catalogues import body_extents, direct_client, rounded, urdf_colour, write_catalogue
 
     root = Path(pybullet_data.getDataPath())
-    entries = []
+    entries, skipped = [], {}
     with direct_client() as client:
         for index in range(N_OBJECTS):
             path = root / relative_path(index)
-            body = p.loadURDF(str(path), physicsClientId=client)
-            raw = body_extents(client, body)
+            try:
+                body = p.loadURDF(str(path), physicsClientId=client)
+            except p.error as exc:
+                skipped[object_id(index)] = f"does not load: {exc}"
+                continue
+            try:
+                raw = body_extents(client, body)
+            except ValueError as exc:  # e.g. an OBJ whose vertices are all NaN
+                skipped[object_id(index)] = str(exc)
+                raw = None
             mass = p.getDynamicsInfo(body, -1, physicsClientId=client)[0]
             p.removeBody(body, physicsClientId=client)
+            if raw is None:
+                continue
             scale = catalogue_scale(raw)
+            if min(raw) * scale < MIN_EXTENT:
+                skipped[object_id(index)] = f"a flake: extents {rounded(raw)} m at scale 1"
+                continue
             colour = urdf_colour(path)
             entries.append(
                 {
@@ -85,6 +102,7 @@ def build_catalogue(out_path: str | Path | None = None) -> Path:
         "units": "metres, kilograms",
         "size": "collision-geometry extents at the catalogue scale",
         "generator": "python -m graspsim.objects.build_catalogues",
+        "skipped": skipped,
     }
     return write_catalogue(out_path or DATA_FILE, meta, entries)
 
@@ -127,6 +145,9 @@ class RandomUrdfSet(ObjectSet):
         import pybullet as p
 
         body = p.loadURDF(info.source, globalScaling=info.scale * scale, physicsClientId=client)
-        if scale != 1.0:  # globalScaling keeps the URDF mass; scale it with the volume
-            p.changeDynamics(body, -1, mass=info.mass * scale**3, physicsClientId=client)
+        # globalScaling keeps the URDF mass: scale it with the volume, and only
+        # when needed since changeDynamics drops the URDF's <inertia_scaling>.
+        mass = info.mass * scale**3
+        if abs(p.getDynamicsInfo(body, -1, physicsClientId=client)[0] - mass) > 1e-9:
+            p.changeDynamics(body, -1, mass=mass, physicsClientId=client)
         return body
