@@ -4,6 +4,7 @@ scene building, prompting, observations, action checking and rendering."""
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, replace
 
 import gymnasium as gym
@@ -117,6 +118,9 @@ class SceneEnv(gym.Env):
         self.frame: dict | None = None
         self.last_grasp: ImageGrasp | None = None
         self.last_outcome: Outcome | None = None
+        #: wall-clock milliseconds of the last reset/step: build_ms (generate +
+        #: settle + rebuild), render_ms, execute_ms
+        self.timings: dict[str, float] = {}
 
     # -- reset -------------------------------------------------------------------------
     def _episode_config(self, options: dict) -> EnvConfig:
@@ -142,10 +146,12 @@ class SceneEnv(gym.Env):
         streams = self.np_random.integers(0, 2**63 - 1, size=3)
         self._scene_rng, self._prompt_rng, self._noise_rng = (np.random.default_rng(int(s)) for s in streams)
         object_set = get_object_set(scene.object_set if scene is not None else config.objects)
+        t0 = time.perf_counter()
         if scene is None:
             scene = generate_scene(self.world, object_set, config.layout, config.object_count, config.split, self._scene_rng)
         # Always rebuild from the spec: generated and loaded scenes start from identical states.
         build_scene(self.world, scene, object_set)
+        self.timings = {"build_ms": (time.perf_counter() - t0) * 1e3}
         self.spec_scene = scene
         self.last_grasp = None
         self.last_outcome = None
@@ -153,7 +159,9 @@ class SceneEnv(gym.Env):
 
     def _choose_target(self, config: EnvConfig, target: int | None = None) -> None:
         """Render, pick a visible target (or ``target``) and make its prompt."""
+        t0 = time.perf_counter()
         self.frame = self.world.render(self._noise_rng)
+        self.timings["render_ms"] = (time.perf_counter() - t0) * 1e3
         seg = self.frame["segmentation"]
         counts = np.bincount(seg.ravel(), minlength=max(self.world.objects, default=-1) + 2)
         visible = [i for i in sorted(self.world.objects) if counts[i + 1] >= self.min_visible_px]
@@ -217,6 +225,7 @@ class SceneEnv(gym.Env):
 
         grasp = replace(grasp, jaw_px=FINGER_WIDTH / float(self.camera.metres_per_pixel(self.camera.height_m - world_grasp.z)))
         outcome = self.executor.execute(world_grasp, self.target)
+        self.timings["execute_ms"] = outcome.timings["total"]
         self.last_grasp, self.last_outcome = grasp, outcome
         info = {
             "success": bool(outcome.success),
