@@ -116,7 +116,13 @@ def image_to_world(grasp: ImageGrasp, depth: np.ndarray, camera: Camera) -> TopD
 
 
 def world_to_image(grasp: TopDownGrasp, camera: Camera, score: float = 1.0) -> ImageGrasp:
-    """Project a world grasp into the image (opening and jaw measured at the TCP depth)."""
-    u, v, d = camera.world_to_pixel([grasp.x, grasp.y, grasp.z])
-    px_per_m = 1.0 / float(camera.metres_per_pixel(d))
+    """Project a world grasp into the image.
+
+    The centre is the projection of the point ``GRASP_DEPTH`` above the TCP
+    (the surface point that :func:`image_to_world` reads), so the two are
+    inverse for grasps whose TCP was not clamped to ``MIN_TCP_Z``; opening
+    and jaw are scaled at the TCP depth, as in :func:`image_to_world`.
+    """
+    u, v, _ = camera.world_to_pixel([grasp.x, grasp.y, grasp.z + GRASP_DEPTH])
+    px_per_m = 1.0 / float(camera.metres_per_pixel(camera.height_m - grasp.z))
     return ImageGrasp(float(u), float(v), wrap_angle(grasp.yaw), grasp.opening_m * px_per_m, FINGER_WIDTH * px_per_m, score)

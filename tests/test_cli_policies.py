@@ -1,0 +1,60 @@
+import json
+
+import numpy as np
+import pytest
+
+from graspsim import policies
+from graspsim.cli import main
+
+
+def test_run_writes_records_summary_and_figures(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["run", "--policy", "analytic", "--prompt", "mask", "--episodes", "2", "--seed", "4",
+                 "--object-count", "2,3", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "success rate" in printed and "episodes per second" in printed
+    records = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
+    summary = json.loads((out / "summary.json").read_text())
+    assert [r["seed"] for r in records] == [4, 5]
+    assert summary["episodes"] == 2 and summary["successes"] == sum(r["success"] for r in records)
+    assert sum(summary["failure_modes"].values()) == 2 - summary["successes"]
+    assert sorted(p.name for p in (out / "figures").iterdir()) == ["episode_0000.png", "episode_0001.png"]
+    # a second run never writes into the same files
+    assert main(["run", "--episodes", "1", "--out", str(out), "--quiet"]) == 2
+    assert "already holds results" in capsys.readouterr().err
+
+
+def test_run_rejects_bad_values(capsys):
+    assert main(["run", "--objects", "no-such-set", "--episodes", "1", "--quiet"]) == 2
+    assert "no-such-set" in capsys.readouterr().err
+    assert main(["run", "--episodes", "0", "--quiet"]) == 2
+    with pytest.raises(SystemExit):
+        main(["run", "--prompt", "telepathy"])
+
+
+def test_bench_sim_prints_the_parts(capsys):
+    assert main(["bench", "sim", "--episodes", "2", "--object-count", "2"]) == 0
+    out = capsys.readouterr().out
+    for part in ("episodes/s", "build + settle", "render", "grasp execution"):
+        assert part in out
+
+
+def test_policy_registry():
+    assert {"analytic", "random"} <= set(policies.available())
+    with pytest.raises(ValueError, match="no-such-policy"):
+        policies.make("no-such-policy")
+
+
+def test_random_policy_is_seeded():
+    obs = {"depth": np.zeros((320, 320), np.float32)}
+    a, b = policies.make("random", seed=3), policies.make("random", seed=3)
+    np.testing.assert_array_equal(a.act(obs), b.act(obs))
+
+
+def test_analytic_refuses_text_prompts():
+    import gymnasium as gym
+
+    env = gym.make("graspsim/PromptedGrasp-v0", prompt="text")
+    obs, _ = env.reset(seed=0)
+    with pytest.raises(ValueError, match="text"):
+        policies.make("analytic").act(obs)

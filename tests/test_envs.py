@@ -1,0 +1,189 @@
+import hashlib
+import multiprocessing as mp
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import graspsim  # noqa: F401
+from graspsim import policies
+from graspsim.prompts import PROMPT_KINDS, Prompt, decode_text
+
+ENV_IDS = ("graspsim/PromptedGrasp-v0", "graspsim/Declutter-v0")
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_check_env(env_id):
+    env = gym.make(env_id, render_mode="rgb_array", object_count=3)
+    check_env(env.unwrapped)
+    env.close()
+
+
+def test_import_graspsim_stays_light():
+    import subprocess
+    import sys
+
+    code = "import sys, graspsim; print('torch' in sys.modules, 'pybullet' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
+
+
+@pytest.mark.parametrize("vector_cls", [gym.vector.SyncVectorEnv, gym.vector.AsyncVectorEnv])
+def test_vector_envs(vector_cls):
+    venv = vector_cls([lambda: gym.make("graspsim/PromptedGrasp-v0", prompt="text", object_count=2) for _ in range(2)])
+    obs, info = venv.reset(seed=[11, 12])
+    texts = [decode_text(t) for t in obs["prompt"]["text"]]
+    assert texts == list(info["target_name"])
+    obs, reward, term, trunc, info = venv.step(venv.action_space.sample())
+    assert term.all() and reward.shape == (2,)
+    venv.close()
+
+
+def _episode_digest(seed, prompt="box"):
+    env = gym.make("graspsim/PromptedGrasp-v0", prompt=prompt, object_count=(3, 4))
+    obs, info = env.reset(seed=seed)
+    action = policies.make("analytic").act(obs)
+    obs2, reward, _, _, info2 = env.step(action)
+    h = hashlib.sha256()
+    for a in (obs["rgb"], obs["depth"], obs["prompt"]["mask"], obs["prompt"]["box"], action, obs2["depth"], info2["grasp"]):
+        h.update(np.ascontiguousarray(a).tobytes())
+    h.update(repr((reward, info2["failure_mode"], info2["lifted_ids"].tolist(), info["scene"])).encode())
+    env.close()
+    return h.hexdigest()
+
+
+def test_same_seed_is_bit_identical_across_processes():
+    here = [_episode_digest(s) for s in (0, 1)]
+    assert here == [_episode_digest(s) for s in (0, 1)]
+    with mp.get_context("spawn").Pool(2) as pool:
+        there = pool.map(_episode_digest, [0, 1])
+    assert there == here
+    assert here[0] != here[1]
+
+
+def test_replaying_a_scene_spec_gives_the_same_observation():
+    env = gym.make("graspsim/PromptedGrasp-v0").unwrapped
+    obs, info = env.reset(seed=5)
+    obs2, info2 = env.reset(seed=99, options={"scene": info["scene"], "target": info["target_id"]})
+    np.testing.assert_array_equal(obs["depth"], obs2["depth"])
+    np.testing.assert_array_equal(obs["rgb"], obs2["rgb"])
+    assert info2["target_name"] == info["target_name"]
+
+
+@pytest.mark.parametrize("kind", PROMPT_KINDS)
+def test_every_prompt_kind(kind):
+    env = gym.make("graspsim/PromptedGrasp-v0", prompt=kind, include_segmentation=True).unwrapped
+    obs, info = env.reset(seed=3)
+    prompt = Prompt.from_observation(obs["prompt"])
+    target_mask = obs["segmentation"] == info["target_id"] + 1
+    assert prompt.kind == kind
+    if kind in ("point", "points"):
+        assert len(prompt.points) == (1 if kind == "point" else 3)
+        assert all(target_mask[int(v), int(u)] for u, v in prompt.points)
+    elif kind == "box":
+        vs, us = np.nonzero(target_mask)
+        np.testing.assert_array_equal(prompt.box, [us.min(), vs.min(), us.max(), vs.max()])
+    elif kind == "mask":
+        np.testing.assert_array_equal(prompt.mask, target_mask)
+    elif kind == "text":
+        assert prompt.text == info["target_name"]
+    else:
+        assert len(prompt.points) == 1
+
+
+def test_declutter_reports_vgn_metrics():
+    env = gym.make("graspsim/Declutter-v0", prompt="mask", object_count=3)
+    policy = policies.make("analytic")
+    obs, info = env.reset(seed=2)
+    done, steps = False, 0
+    while not done:
+        obs, reward, term, trunc, info = env.step(policy.act(obs))
+        done, steps = term or trunc, steps + 1
+    assert info["attempts"] == steps
+    assert info["grasp_success_rate"] == pytest.approx(info["successes"] / info["attempts"])
+    assert info["declutter_rate"] == pytest.approx(info["objects_removed"] / info["objects_presented"])
+    assert info["objects_removed"] >= info["successes"]
+
+
+def test_analytic_policy_with_mask_prompts_succeeds_on_a_clear_majority():
+    env = gym.make("graspsim/PromptedGrasp-v0", objects="primitives", layout="pile", prompt="mask")
+    policy = policies.make("analytic")
+    successes = 0
+    for seed in range(12):
+        obs, _ = env.reset(seed=seed)
+        successes += env.step(policy.act(obs))[1]
+    assert successes >= 8, successes
+
+
+# -- bad input -----------------------------------------------------------------------------
+@pytest.fixture
+def env():
+    e = gym.make("graspsim/PromptedGrasp-v0", object_count=2).unwrapped
+    yield e
+    e.close()
+
+
+def _still_usable(env):
+    obs, _ = env.reset(seed=1)
+    _, _, term, _, info = env.step(np.array([160, 160, 0.0, 40], np.float32))
+    assert term and info["failure_mode"] in ("", "no_contact", "collision_on_approach", "missed_target", "wrong_object", "slipped")
+
+
+@pytest.mark.parametrize(
+    "action, field",
+    [
+        ([np.nan, 10, 0, 30], "u"),
+        ([10, np.inf, 0, 30], "v"),
+        ([10, 10, 3.0, 30], "angle"),
+        ([10, 10, 0, -5], "opening_px"),
+        ([10, 10, 0, 5000], "opening_px"),
+        ([400, 10, 0, 30], "u"),
+        ([1, 2, 3], "shape"),
+    ],
+)
+def test_bad_actions_raise_and_env_survives(env, action, field):
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=field):
+        env.step(np.asarray(action, np.float32))
+    _, _, term, _, info = env.step(np.array([160, 160, 0.0, 40], np.float32))  # same episode still usable
+    assert term
+    _still_usable(env)
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"objects": "nonsense-set"}, "nonsense-set"),
+        ({"prompt": "telepathy"}, "telepathy"),
+        ({"layout": "heap"}, "heap"),
+        ({"object_count": (0, 3)}, "object_count"),
+        ({"split": "validation"}, "validation"),
+    ],
+)
+def test_bad_options_raise_naming_the_value(env, kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        gym.make("graspsim/PromptedGrasp-v0", **kwargs)
+    with pytest.raises(ValueError, match=field):
+        env.reset(seed=0, options=kwargs)
+    _still_usable(env)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "7", True])
+def test_bad_seed(env, seed):
+    with pytest.raises(ValueError, match="seed"):
+        env.reset(seed=seed)
+    _still_usable(env)
+
+
+def test_malformed_custom_object_folder(env, tmp_path):
+    (tmp_path / "broken.obj").write_text("this is not a mesh\n")
+    with pytest.raises(ValueError, match="broken.obj"):
+        env.reset(seed=0, options={"objects": str(tmp_path)})
+    _still_usable(env)
+
+
+def test_unknown_reset_option(env):
+    with pytest.raises(ValueError, match="colour"):
+        env.reset(seed=0, options={"colour": "red"})
+    _still_usable(env)
