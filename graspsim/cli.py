@@ -3,6 +3,7 @@
     graspsim run --policy analytic --objects primitives --layout pile --prompt point \\
                  --episodes 20 --seed 0 --out runs/demo
     graspsim bench sim [--episodes 20]
+    graspsim table runs/a runs/b ...
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--shake", action="store_true", help="shake the gripper while holding")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    table = sub.add_parser("table", help="print a markdown table of run summaries")
+    table.add_argument("runs", nargs="+", type=Path, help="run folders (each with summary.json)")
+
     bench = sub.add_parser("bench", help="performance benchmarks")
     bench_sub = bench.add_subparsers(dest="bench", required=True)
     sim = bench_sub.add_parser("sim", help="whole-episode throughput of the random policy and its parts")
@@ -85,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "table":
+            from graspsim.runner import summary_table
+
+            print(summary_table(args.runs))
+            return 0
         if args.command == "bench":
             return _bench_sim(args)
     except ValueError as exc:

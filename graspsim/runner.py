@@ -154,3 +154,24 @@ def format_summary(summary: dict) -> str:
         f"policy latency p50: {summary['policy_latency_ms_p50']:.1f} ms",
     ]
     return "\n".join(lines)
+
+
+def summary_table(run_dirs) -> str:
+    """A markdown table (one row per run folder) from each folder's summary.json."""
+    rows = [
+        "| policy | objects | layout | prompt | episodes | success rate | main failure modes | episodes/s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for run in run_dirs:
+        path = Path(run) / "summary.json"
+        if not path.is_file():
+            raise ValueError(f"{str(path)!r} does not exist: is {str(run)!r} a finished run folder?")
+        s = json.loads(path.read_text())
+        c = s["config"]
+        modes = sorted(((n, m) for m, n in s["failure_modes"].items() if n), reverse=True)[:2]
+        rows.append(
+            f"| {c['policy']} | {c['objects']} | {c['layout']} | {c['prompt']} | {s['episodes']} "
+            f"| {s['success_rate']:.2f} ({s['successes']}/{s['episodes']}) "
+            f"| {', '.join(f'{m} {n}' for n, m in modes) or '-'} | {s['episodes_per_second']:.2f} |"
+        )
+    return "\n".join(rows)

@@ -58,3 +58,12 @@ def test_analytic_refuses_text_prompts():
     obs, _ = env.reset(seed=0)
     with pytest.raises(ValueError, match="text"):
         policies.make("analytic").act(obs)
+
+
+def test_table_of_run_summaries(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["run", "--episodes", "1", "--object-count", "1", "--out", str(out), "--no-figures", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["table", str(out)]) == 0
+    assert "| analytic | primitives | pile | point | 1 |" in capsys.readouterr().out
+    assert main(["table", str(tmp_path / "missing")]) == 2
