@@ -8,6 +8,7 @@ holds intermediate images (masks, quality maps) of the last call, for figures.
 
 from __future__ import annotations
 
+import abc
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -25,7 +26,7 @@ class Policy(Protocol):
         """Return the action (u, v, angle, opening_px) for ``observation``."""
 
 
-class BasePolicy:
+class BasePolicy(abc.ABC):
     """Convenience base: a seeded generator and an empty ``last_maps``."""
 
     name = "base"
@@ -37,7 +38,9 @@ class BasePolicy:
     def reset(self, seed: int | None = None) -> None:
         self.rng = np.random.default_rng(seed)
 
-    def act(self, observation: dict) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def act(self, observation: dict) -> np.ndarray:
+        """Return the action (u, v, angle, opening_px) for ``observation``."""
 
-    __call__ = act
+    def __call__(self, observation: dict) -> np.ndarray:
+        return self.act(observation)
