@@ -13,8 +13,6 @@ a force limit; the hand is held by a fixed constraint with a force limit.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 MAX_OPENING = 0.08
@@ -147,7 +145,3 @@ class Gripper:
         points = p.getContactPoints(self.body, physicsClientId=self.client)
         return sorted({(c[3], c[2]) for c in points if c[8] < CONTACT_DISTANCE})
 
-
-def yaw_matrix(yaw: float) -> np.ndarray:
-    c, s = math.cos(yaw), math.sin(yaw)
-    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
