@@ -38,14 +38,7 @@ class PromptedGraspEnv(SceneEnv):
         tries = 0
         while self.target is None and (options or {}).get("scene") is None and tries < 10:
             # every object fell out of view: draw a new scene from the same stream
-            from graspsim.objects import get_object_set
-            from graspsim.scene import build_scene, generate_scene
-
-            object_set = get_object_set(config.objects)
-            self.spec_scene = generate_scene(
-                self.world, object_set, config.layout, config.object_count, config.split, self._scene_rng
-            )
-            build_scene(self.world, self.spec_scene, object_set)
+            self._new_scene(config)
             self._choose_target(config)
             tries += 1
         if self.target is None:

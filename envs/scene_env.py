@@ -15,6 +15,7 @@ from graspsim.camera import Camera, DepthNoise
 from graspsim.executor import Executor, Outcome
 from graspsim.figures import episode_figure
 from graspsim.grasp import ImageGrasp, image_to_world
+from graspsim.gripper import FINGER_WIDTH
 from graspsim.prompts import Prompt, check_kind, make_prompt, prompt_space
 from graspsim.scene import LAYOUTS, SceneSpec, build_scene, check_count_range, generate_scene
 from graspsim.world import World
@@ -132,8 +133,6 @@ class SceneEnv(gym.Env):
 
     def _start_episode(self, seed, options) -> EnvConfig:
         """Validate, seed the streams, and build the scene (from options["scene"] or generated)."""
-        from graspsim.objects import get_object_set
-
         check_seed(seed)
         options = dict(options or {})
         config = self._episode_config(options)
@@ -145,6 +144,15 @@ class SceneEnv(gym.Env):
         super().reset(seed=seed)
         streams = self.np_random.integers(0, 2**63 - 1, size=3)
         self._scene_rng, self._prompt_rng, self._noise_rng = (np.random.default_rng(int(s)) for s in streams)
+        self._new_scene(config, scene)
+        self.last_grasp = None
+        self.last_outcome = None
+        return config
+
+    def _new_scene(self, config: EnvConfig, scene: SceneSpec | None = None) -> None:
+        """Build ``scene``, or a new one generated from the scene stream."""
+        from graspsim.objects import get_object_set
+
         object_set = get_object_set(scene.object_set if scene is not None else config.objects)
         t0 = time.perf_counter()
         if scene is None:
@@ -153,9 +161,6 @@ class SceneEnv(gym.Env):
         build_scene(self.world, scene, object_set)
         self.timings = {"build_ms": (time.perf_counter() - t0) * 1e3}
         self.spec_scene = scene
-        self.last_grasp = None
-        self.last_outcome = None
-        return config
 
     def _choose_target(self, config: EnvConfig, target: int | None = None) -> None:
         """Render, pick a visible target (or ``target``) and make its prompt."""
@@ -221,8 +226,6 @@ class SceneEnv(gym.Env):
         if self.target is None:
             raise RuntimeError("the episode has no target left: call reset()")
         world_grasp = image_to_world(grasp, self.frame["depth"], self.camera)
-        from graspsim.gripper import FINGER_WIDTH
-
         grasp = replace(grasp, jaw_px=FINGER_WIDTH / float(self.camera.metres_per_pixel(self.camera.height_m - world_grasp.z)))
         outcome = self.executor.execute(world_grasp, self.target)
         self.timings["execute_ms"] = outcome.timings["total"]

@@ -106,11 +106,16 @@ def surface_depth(depth: np.ndarray, u: float, v: float, radius: int = DEPTH_WIN
     return float(patch[valid].min())
 
 
+def tcp_height(surface_z: float) -> float:
+    """World z (m) of the TCP for a grasp whose highest surface is at ``surface_z``."""
+    return max(float(surface_z) - GRASP_DEPTH, MIN_TCP_Z)
+
+
 def image_to_world(grasp: ImageGrasp, depth: np.ndarray, camera: Camera) -> TopDownGrasp:
     """Lift an image grasp to a world top-down grasp using the depth image."""
     d = surface_depth(depth, grasp.u, grasp.v)
     x, y, z_surface = camera.pixel_to_world(grasp.u, grasp.v, d)
-    z = max(float(z_surface) - GRASP_DEPTH, MIN_TCP_Z)
+    z = tcp_height(z_surface)
     opening = grasp.opening_px * float(camera.metres_per_pixel(camera.height_m - z))
     return TopDownGrasp(float(x), float(y), z, wrap_angle(grasp.angle), min(opening, MAX_OPENING))
 

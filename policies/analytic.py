@@ -31,7 +31,7 @@ import math
 import numpy as np
 
 from graspsim.executor import OPENING_CLEARANCE
-from graspsim.grasp import GRASP_DEPTH, MIN_TCP_Z, surface_depth
+from graspsim.grasp import MIN_TCP_Z, surface_depth, tcp_height
 from graspsim.gripper import FINGER_LENGTH, FINGER_THICKNESS, FINGER_WIDTH, MAX_OPENING, PALM_HALF
 from graspsim.prompts import Prompt
 
@@ -63,9 +63,6 @@ def segment(heights: np.ndarray) -> np.ndarray:
 
     hz = np.nan_to_num(heights, nan=0.0).astype(np.float32)
     fg = hz > FOREGROUND_M
-    jump = np.zeros_like(fg)
-    jump[:, 1:] |= np.abs(np.diff(hz, axis=1)) > EDGE_M
-    jump[1:, :] |= np.abs(np.diff(hz, axis=0)) > EDGE_M
     # mark only the lower side of a jump as edge so thin tops survive
     lower = np.zeros_like(fg)
     dx = np.diff(hz, axis=1)
@@ -82,7 +79,7 @@ class AnalyticPolicy(BasePolicy):
     name = "analytic"
 
     def act(self, observation: dict) -> np.ndarray:
-        depth = np.asarray(observation["depth"], np.float64)
+        depth = np.asarray(observation["depth"], np.float32)
         k = np.asarray(observation["intrinsics"], np.float64)
         heights = heights_above_table(depth, k, observation["extrinsics"])
         labels = segment(heights)
@@ -152,7 +149,7 @@ class AnalyticPolicy(BasePolicy):
         top_z = float(np.nanmax(heights[region]))
         f = k[0, 0]
         cam_h = float(np.nanmax(heights + depth))  # camera height above the table
-        px_per_m_tcp = f / (cam_h - max(top_z - GRASP_DEPTH, MIN_TCP_Z))
+        px_per_m_tcp = f / (cam_h - tcp_height(top_z))
         max_open_px = MAX_OPENING * px_per_m_tcp
         margin_px = MARGIN_M * px_per_m_tcp
         jaw_px = FINGER_WIDTH * px_per_m_tcp
@@ -210,37 +207,33 @@ class AnalyticPolicy(BasePolicy):
         return [(float(pts[j, 0]), float(pts[j, 1])) for j in chosen]
 
     @staticmethod
-    def _palm_clear(hz, u, v, d, n, px_per_m, z_tcp) -> bool:
-        """Everything under the palm's footprint is lower than the palm (3 mm tolerance)."""
+    def _footprint_max(hz, u, v, d, n, along, across) -> float:
+        """Highest height at the grid of points (u, v) + along * d + across * n (pixels)."""
         h, w = hz.shape
-        along = np.linspace(-PALM_HALF[0], PALM_HALF[0], 15) * px_per_m
-        across = np.linspace(-PALM_HALF[1], PALM_HALF[1], 5) * px_per_m
         pts_u = u + d[0] * along[:, None] + n[0] * across[None, :]
         pts_v = v + d[1] * along[:, None] + n[1] * across[None, :]
         iu = np.clip(np.round(pts_u).astype(int), 0, w - 1)
         iv = np.clip(np.round(pts_v).astype(int), 0, h - 1)
-        return bool((hz[iv, iu] < z_tcp + FINGER_LENGTH - 0.003).all())
+        return float(hz[iv, iu].max())
+
+    @classmethod
+    def _palm_clear(cls, hz, u, v, d, n, px_per_m, z_tcp) -> bool:
+        """Everything under the palm's footprint is lower than the palm (3 mm tolerance)."""
+        along = np.linspace(-PALM_HALF[0], PALM_HALF[0], 15) * px_per_m
+        across = np.linspace(-PALM_HALF[1], PALM_HALF[1], 5) * px_per_m
+        return cls._footprint_max(hz, u, v, d, n, along, across) < z_tcp + FINGER_LENGTH - 0.003
 
     @staticmethod
     def _tcp_z(depth, u, v, cam_h) -> float:
+        """The TCP height the environment will use (graspsim.grasp.image_to_world)."""
         try:
-            return max(cam_h - surface_depth(depth.astype(np.float32), u, v) - GRASP_DEPTH, MIN_TCP_Z)
+            return tcp_height(cam_h - surface_depth(depth, u, v))
         except ValueError:
             return MIN_TCP_Z
 
-    @staticmethod
-    def _fingers_clear(hz, u, v, d, n, opening, jaw_px, finger_px, z_tcp) -> bool:
+    @classmethod
+    def _fingers_clear(cls, hz, u, v, d, n, opening, jaw_px, finger_px, z_tcp) -> bool:
         """Both finger footprints lie below the fingertip height (2 mm tolerance)."""
-        h, w = hz.shape
-        offs_along = np.linspace(0, finger_px, 4)
-        offs_across = np.linspace(-jaw_px / 2, jaw_px / 2, 5)
-        for side in (-1, 1):
-            base = opening / 2 - 1
-            a = side * (base + offs_along)[:, None]
-            pts_u = u + d[0] * a + n[0] * offs_across[None, :]
-            pts_v = v + d[1] * a + n[1] * offs_across[None, :]
-            iu = np.clip(np.round(pts_u).astype(int), 0, w - 1)
-            iv = np.clip(np.round(pts_v).astype(int), 0, h - 1)
-            if (hz[iv, iu] > z_tcp + 0.002).any():
-                return False
-        return True
+        along = opening / 2 - 1 + np.linspace(0, finger_px, 4)
+        across = np.linspace(-jaw_px / 2, jaw_px / 2, 5)
+        return all(cls._footprint_max(hz, u, v, d, n, side * along, across) <= z_tcp + 0.002 for side in (-1, 1))
