@@ -38,10 +38,10 @@ def draw_grasp(rgb: np.ndarray, grasp: ImageGrasp, colour=NEUTRAL_COLOUR) -> np.
     img = np.ascontiguousarray(rgb.copy())
     g = grasp if grasp.jaw_px > 0 else ImageGrasp(grasp.u, grasp.v, grasp.angle, grasp.opening_px, 8.0, grasp.score)
     c = np.round(g.corners()).astype(np.int32)
-    cv2.line(img, tuple(c[0]), tuple(c[1]), colour, 3, cv2.LINE_AA)
-    cv2.line(img, tuple(c[2]), tuple(c[3]), colour, 3, cv2.LINE_AA)
-    cv2.line(img, tuple(c[1]), tuple(c[2]), colour, 1, cv2.LINE_AA)
-    cv2.line(img, tuple(c[3]), tuple(c[0]), colour, 1, cv2.LINE_AA)
+    cv2.line(img, tuple(c[1]), tuple(c[2]), colour, 3, cv2.LINE_AA)  # jaws
+    cv2.line(img, tuple(c[3]), tuple(c[0]), colour, 3, cv2.LINE_AA)
+    cv2.line(img, tuple(c[0]), tuple(c[1]), colour, 1, cv2.LINE_AA)  # closing lines
+    cv2.line(img, tuple(c[2]), tuple(c[3]), colour, 1, cv2.LINE_AA)
     cv2.circle(img, (int(round(g.u)), int(round(g.v))), 2, colour, -1)
     return img
 

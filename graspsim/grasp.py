@@ -52,13 +52,20 @@ class ImageGrasp:
     score: float = 1.0
 
     def corners(self) -> np.ndarray:
-        """The rectangle's 4 corners (u, v) as a (4, 2) array: the first two lie on
-        one finger's side, the last two on the other's."""
-        d = np.array([math.cos(self.angle), -math.sin(self.angle)])  # closing direction in (u, v)
-        n = np.array([-d[1], d[0]])
-        c = np.array([self.u, self.v])
-        ho, hj = self.opening_px / 2, self.jaw_px / 2
-        return np.stack([c - d * ho - n * hj, c - d * ho + n * hj, c + d * ho + n * hj, c + d * ho - n * hj])
+        """The rectangle's 4 corners (u, v) as a (4, 2) array in Cornell order:
+        corner 0 → 1 runs along the closing line, 1 → 2 along a jaw."""
+        from graspsim.rectangles import to_corners
+
+        return to_corners(self.as_rect())[0]
+
+    def as_rect(self) -> np.ndarray:
+        """The (5,) rectangle row (u, v, angle, opening_px, jaw_px); see graspsim.rectangles."""
+        return np.array([self.u, self.v, wrap_angle(self.angle), self.opening_px, self.jaw_px], dtype=np.float64)
+
+    @classmethod
+    def from_rect(cls, rect, score: float = 1.0) -> "ImageGrasp":
+        u, v, angle, opening, jaw = (float(x) for x in np.asarray(rect, dtype=np.float64).reshape(5))
+        return cls(u, v, wrap_angle(angle), opening, jaw, score)
 
     def as_action(self) -> np.ndarray:
         """The environment action (u, v, angle, opening_px), float32."""
