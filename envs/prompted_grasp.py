@@ -12,9 +12,17 @@ Action: Box (u, v, angle, opening_px), float32; angle in [-π/2, π/2]
     image (see graspsim.grasp).
 Reward: 1.0 when the target is lifted and held, else 0.0.
 Termination: after the one grasp. Never truncated.
-Info (reset): target_id, target_name, scene (the scene spec dict), prompt (summary).
+Info (reset): target_id, target_name, scene (the scene spec dict), prompt
+    (summary), labelled (whether the target has ground-truth rectangles).
 Info (step): success, failure_mode ("" on success), grasp (x, y, z, yaw,
-    opening_m of the executed world grasp), lifted_ids, target_id, target_name.
+    opening_m of the executed world grasp), lifted_ids, target_id, target_name;
+    when the target is labelled also rect_success (the rectangle metric of
+    the executed grasp against the target's positive simulated-trial labels,
+    graspsim.metric.match), rect_iou and rect_angle_error_deg.
+Labels come from the scene spec (suites written by ``graspsim label`` and the
+    shipped suites carry them) or, with ``label_targets=True``, from trials
+    run on the fly at reset (``label_trials`` of them; slow: about a third of
+    a second each).
     Wall-clock timings are in ``env.unwrapped.last_outcome.timings`` (kept out
     of info so that equal seeds give equal infos).
 Reset options: objects, layout, prompt, object_count, split, scene (a
@@ -43,8 +51,12 @@ class PromptedGraspEnv(SceneEnv):
             tries += 1
         if self.target is None:
             raise RuntimeError("no visible object in the scene to prompt for")
+        self._find_target_labels()
         self._done = False
-        info = {**self._target_info(), "scene": self.spec_scene.to_dict(), "prompt": self.prompt.to_dict()}
+        info = {
+            **self._target_info(), "scene": self.spec_scene.with_labels(None).to_dict(), "prompt": self.prompt.to_dict(),
+            "labelled": self.target_labels is not None,
+        }
         return self._observation(), info
 
     def step(self, action):

@@ -16,6 +16,7 @@ from graspsim.executor import Executor, Outcome
 from graspsim.figures import episode_figure
 from graspsim.grasp import ImageGrasp, image_to_world
 from graspsim.gripper import FINGER_WIDTH
+from graspsim.labels import TRIALS_PER_OBJECT, ObjectLabels, label_objects
 from graspsim.prompts import Prompt, check_kind, make_prompt, prompt_space
 from graspsim.scene import LAYOUTS, SceneSpec, build_scene, check_count_range, generate_scene
 from graspsim.world import World
@@ -77,6 +78,8 @@ class SceneEnv(gym.Env):
         shake: bool = False,
         include_segmentation: bool = False,
         min_visible_px: int = 40,
+        label_targets: bool = False,
+        label_trials: int = TRIALS_PER_OBJECT,
         render_mode: str | None = None,
     ):
         self.config = EnvConfig(objects, layout, prompt, object_count, split).validated()
@@ -84,6 +87,10 @@ class SceneEnv(gym.Env):
             raise ValueError(f"n_points must be an integer in [1, 10], got {n_points!r}")
         if not (np.isfinite(gaze_noise_px) and gaze_noise_px >= 0):
             raise ValueError(f"gaze_noise_px must be a finite non-negative number, got {gaze_noise_px!r}")
+        if not isinstance(label_targets, bool):
+            raise ValueError(f"label_targets must be True or False, got {label_targets!r}")
+        if not (isinstance(label_trials, (int, np.integer)) and label_trials >= 1):
+            raise ValueError(f"label_trials must be a positive integer, got {label_trials!r}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         if isinstance(depth_noise, dict):
@@ -93,6 +100,8 @@ class SceneEnv(gym.Env):
         self.gaze_noise_px = float(gaze_noise_px)
         self.include_segmentation = include_segmentation
         self.min_visible_px = min_visible_px
+        self.label_targets = label_targets
+        self.label_trials = int(label_trials)
         self.render_mode = render_mode
         self.world = World(self.camera)
         self.executor = Executor(self.world, shake=shake)
@@ -119,6 +128,8 @@ class SceneEnv(gym.Env):
         self.frame: dict | None = None
         self.last_grasp: ImageGrasp | None = None
         self.last_outcome: Outcome | None = None
+        #: the target's simulated-trial labels (from the scene spec or labelled on the fly), or None
+        self.target_labels: ObjectLabels | None = None
         #: wall-clock milliseconds of the last reset/step: build_ms (generate +
         #: settle + rebuild), render_ms, execute_ms
         self.timings: dict[str, float] = {}
@@ -186,6 +197,32 @@ class SceneEnv(gym.Env):
             self.n_points, self.gaze_noise_px,
         )
 
+    def _find_target_labels(self) -> None:
+        """The target's labels: from the scene spec, else by trials when ``label_targets``.
+
+        Labelling runs trials in this env's world on rebuilds of the scene and
+        rebuilds it once more at the end, so the episode continues from the
+        same state (the trials draw no random numbers)."""
+        labels = None
+        if self.target is not None:
+            labels = (self.spec_scene.labels or {}).get(self.target)
+            if labels is None and self.label_targets:
+                t0 = time.perf_counter()
+                found, _ = label_objects(self.world, self.spec_scene, self.world.render(None), [self.target], self.label_trials)
+                labels = found[self.target]
+                self.timings["label_ms"] = (time.perf_counter() - t0) * 1e3
+        self.target_labels = labels
+
+    def _rect_info(self, grasp: ImageGrasp) -> dict:
+        """The rectangle metric of the executed grasp against the target's positive labels."""
+        if self.target_labels is None:
+            return {}
+        from graspsim.metric import match
+
+        positives, _ = self.target_labels.rects(self.camera)
+        m = match(grasp.as_rect(), positives)
+        return {"rect_success": bool(m.success), "rect_iou": float(m.iou), "rect_angle_error_deg": float(m.angle_error_deg)}
+
     # -- observation -------------------------------------------------------------------
     def _observation(self) -> dict:
         f = self.frame
@@ -236,6 +273,7 @@ class SceneEnv(gym.Env):
             "grasp": world_grasp.as_array(),
             "lifted_ids": np.asarray(outcome.lifted_ids, np.int64),
             **self._target_info(),
+            **self._rect_info(grasp),
         }
         return grasp, outcome, info
 

@@ -51,3 +51,69 @@ def format_bench(r: dict) -> str:
             f"grasp execution: {r['execute_ms']:.1f} ms (median)",
         ]
     )
+
+
+def _metric_data(n_entries, per_entry, n_ground_truth, rng):
+    """Synthetic detections: per entry, ground truths scattered around an object
+    centre in a 640×480 image and ranked predictions near it (pixels, radians)."""
+    def rects(centres, k, spread):
+        c = np.repeat(centres, k, axis=0) + rng.uniform(-spread, spread, (len(centres) * k, 2))
+        n = len(c)
+        return np.column_stack([c, rng.uniform(-np.pi / 2, np.pi / 2, n), rng.uniform(20, 80, n), rng.uniform(10, 30, n)])
+
+    centres = rng.uniform((60, 60), (580, 420), (n_entries, 2))
+    gt = rects(centres, n_ground_truth, 15).reshape(n_entries, n_ground_truth, 5)
+    pred = rects(centres, per_entry, 20).reshape(n_entries, per_entry, 5)
+    return list(pred), list(gt)
+
+
+def bench_metric(n_predictions=10000, n_ground_truth=20, seed=0, repeats=5, per_entry=5) -> dict:
+    """Time :func:`graspsim.metric.evaluate` with the exact IoU on synthetic data:
+    ``n_predictions`` ranked predictions in entries of ``per_entry``, each entry
+    with ``n_ground_truth`` ground-truth rectangles; every prediction is scored
+    (top_k = (1, per_entry)). Median and best wall time over ``repeats`` runs
+    after one warm-up (seconds)."""
+    from graspsim.metric import evaluate
+
+    for name, value in (("n_predictions", n_predictions), ("n_ground_truth", n_ground_truth),
+                        ("repeats", repeats), ("per_entry", per_entry)):
+        if not (isinstance(value, int) and value >= 1):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    n_entries = -(-n_predictions // per_entry)
+    pred, gt = _metric_data(n_entries, per_entry, n_ground_truth, np.random.default_rng(seed))
+    pred[-1] = pred[-1][: n_predictions - per_entry * (n_entries - 1)]
+    top_k = (1, per_entry)
+    report = evaluate(pred, gt, top_k=top_k)  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        report = evaluate(pred, gt, top_k=top_k)
+        times.append(time.perf_counter() - t0)
+    seconds = float(np.median(times))
+    return {
+        "seconds": seconds,
+        "seconds_min": float(min(times)),
+        "predictions_per_second": n_predictions / seconds,
+        "pairs_per_second": n_predictions * n_ground_truth / seconds,
+        "n_predictions": n_predictions,
+        "n_entries": n_entries,
+        "n_ground_truth": n_ground_truth,
+        "per_entry": per_entry,
+        "repeats": repeats,
+        "iou": "exact",
+        "top1": report.top1,
+        "topk": {int(k): v for k, v in report.topk.items()},
+    }
+
+
+def format_bench_metric(r: dict) -> str:
+    topk = ", ".join(f"top-{k} {v:.3f}" for k, v in r["topk"].items())
+    return "\n".join(
+        [
+            f"graspsim bench metric: evaluate(), exact IoU, {r['n_predictions']} predictions in {r['n_entries']} entries "
+            f"× {r['n_ground_truth']} ground truths ({r['n_predictions'] * r['n_ground_truth']} pairs)",
+            f"time: {r['seconds'] * 1e3:.1f} ms median, {r['seconds_min'] * 1e3:.1f} ms best of {r['repeats']}",
+            f"throughput: {r['predictions_per_second']:.0f} predictions/s, {r['pairs_per_second']:.0f} pairs/s",
+            f"accuracy on the synthetic data (sanity only): {topk}",
+        ]
+    )

@@ -2,7 +2,10 @@
 
     graspsim run --policy analytic --objects primitives --layout pile --prompt point \\
                  --episodes 20 --seed 0 --out runs/demo
+    graspsim label --objects primitives --layout pile --scenes 200 --out data/sim-train --workers 2 --seed 0
+    graspsim export --format jacquard --data data/sim-train --out data/sim-train-jacquard
     graspsim bench sim [--episodes 20]
+    graspsim bench metric
     graspsim table runs/a runs/b ...
 """
 
@@ -40,13 +43,19 @@ def _add_scene_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from graspsim.labels import TRIALS_PER_OBJECT
+    from graspsim.scene import LAYOUTS
+
     parser = argparse.ArgumentParser(prog="graspsim", description="Simulation-in-the-loop grasp evaluation.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a policy on generated scenes and record the episodes")
     run.add_argument("--policy", default="analytic", help="policy name (graspsim.policies.available())")
     _add_scene_args(run)
-    run.add_argument("--episodes", type=int, default=20)
+    run.add_argument("--episodes", type=int, default=None, help="episodes (default: 20, or every scene of --suite)")
+    run.add_argument("--suite", default=None, help="replay a labelled suite (primitives-test, random-urdfs-test or a .jsonl file)")
+    run.add_argument("--label-targets", action="store_true",
+                     help="label each generated scene's target by trials on the fly (rectangle metric; slow)")
     run.add_argument("--out", type=Path, default=None, help="output folder (episodes.jsonl, summary.json, figures/)")
     run.add_argument("--no-figures", action="store_true", help="do not save a figure per episode")
     run.add_argument("--shake", action="store_true", help="shake the gripper while holding")
@@ -55,11 +64,34 @@ def build_parser() -> argparse.ArgumentParser:
     table = sub.add_parser("table", help="print a markdown table of run summaries")
     table.add_argument("runs", nargs="+", type=Path, help="run folders (each with summary.json)")
 
+    label = sub.add_parser("label", help="label generated scenes by simulated grasp trials and write a data set")
+    label.add_argument("--objects", default="primitives", help="object set or a folder of meshes")
+    label.add_argument("--layout", default="pile", choices=LAYOUTS)
+    label.add_argument("--split", default="train", choices=("all", "train", "test"), help="object split (default train)")
+    label.add_argument("--object-count", type=_count_range, default=None, help="N or MIN,MAX objects per scene")
+    label.add_argument("--scenes", type=int, default=200, help="number of scenes (scene n uses seed + n)")
+    label.add_argument("--seed", type=int, default=0)
+    label.add_argument("--trials-per-object", type=int, default=TRIALS_PER_OBJECT, help="physics trials per object")
+    label.add_argument("--workers", type=int, default=1, help="worker processes")
+    label.add_argument("--out", type=Path, required=True, help="data set folder (re-run the same command to resume)")
+    label.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    export = sub.add_parser("export", help="write a data set in another format")
+    export.add_argument("--format", required=True, choices=("jacquard",))
+    export.add_argument("--data", type=Path, required=True, help="source data set folder")
+    export.add_argument("--data-format", default="sim", help="format of the source data set (default sim)")
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--image-size", type=int, default=1024, help="exported image side in pixels (Jacquard: 1024)")
+    export.add_argument("--quiet", action="store_true", help="no progress bar")
+
     bench = sub.add_parser("bench", help="performance benchmarks")
     bench_sub = bench.add_subparsers(dest="bench", required=True)
     sim = bench_sub.add_parser("sim", help="whole-episode throughput of the random policy and its parts")
     _add_scene_args(sim)
     sim.add_argument("--episodes", type=int, default=20)
+    metric = bench_sub.add_parser("metric", help="rectangle-metric evaluation speed")
+    metric.add_argument("--predictions", type=int, default=10000)
+    metric.add_argument("--ground-truth", type=int, default=20, help="ground-truth rectangles per prediction")
     return parser
 
 
@@ -69,6 +101,7 @@ def _run(args) -> int:
     config = RunConfig(
         policy=args.policy, objects=args.objects, layout=args.layout, prompt=args.prompt, episodes=args.episodes,
         seed=args.seed, split=args.split, object_count=args.object_count, shake=args.shake,
+        suite=args.suite, label_targets=args.label_targets,
     )
     summary = run_episodes(config, args.out, figures=not args.no_figures, progress=not args.quiet)
     print(format_summary(summary))
@@ -77,10 +110,36 @@ def _run(args) -> int:
     return 0
 
 
-def _bench_sim(args) -> int:
+def _bench(args) -> int:
+    if args.bench == "metric":
+        from graspsim.bench import bench_metric, format_bench_metric
+
+        print(format_bench_metric(bench_metric(args.predictions, args.ground_truth)))
+        return 0
     from graspsim.bench import bench_sim, format_bench
 
     print(format_bench(bench_sim(args.objects, args.layout, args.prompt, args.episodes, args.seed, args.split, args.object_count)))
+    return 0
+
+
+def _label(args) -> int:
+    from graspsim.labelling import LabelConfig, format_label_summary, label_dataset
+
+    config = LabelConfig(
+        objects=args.objects, layout=args.layout, scenes=args.scenes, seed=args.seed, split=args.split,
+        object_count=args.object_count, trials_per_object=args.trials_per_object,
+    )
+    print(format_label_summary(label_dataset(config, args.out, workers=args.workers, progress=not args.quiet)))
+    return 0
+
+
+def _export(args) -> int:
+    from graspsim.datasets import open_dataset
+    from graspsim.datasets.jacquard import write_jacquard
+
+    dataset = open_dataset(args.data_format, args.data)
+    count = write_jacquard(dataset, args.out, image_size=args.image_size, progress=not args.quiet)
+    print(f"exported {count} object image(s) of {len(dataset)} sample(s) to {args.out} (Jacquard layout)")
     return 0
 
 
@@ -95,7 +154,11 @@ def main(argv: list[str] | None = None) -> int:
             print(summary_table(args.runs))
             return 0
         if args.command == "bench":
-            return _bench_sim(args)
+            return _bench(args)
+        if args.command == "label":
+            return _label(args)
+        if args.command == "export":
+            return _export(args)
     except ValueError as exc:
         print(f"graspsim: error: {exc}", file=sys.stderr)
         return 2

@@ -2,7 +2,9 @@
 
 Episode ``i`` of a run with seed ``s`` uses ``reset(seed=s + i)`` and the
 policy is reset with the same seed, so any single episode can be replayed on
-its own. Records are JSON lines written (and flushed) as episodes finish.
+its own. With a suite, episode ``i`` replays the suite's scene ``i`` (its
+labels give the rectangle metric of every grasp). Records are JSON lines
+written (and flushed) as episodes finish.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ class RunConfig:
     split: str = "all"
     object_count: tuple[int, int] | None = None
     shake: bool = False
+    suite: str | None = None  # a shipped suite name or a suite file; episodes default to its size
+    label_targets: bool = False  # label generated scenes' targets on the fly (rectangle metric)
     policy_kwargs: dict = field(default_factory=dict)
 
     def check(self) -> None:
-        if not (isinstance(self.episodes, int) and self.episodes >= 1):
+        if self.episodes is not None and not (isinstance(self.episodes, int) and self.episodes >= 1):
             raise ValueError(f"episodes must be a positive integer, got {self.episodes!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
@@ -62,10 +66,21 @@ def run_episodes(config: RunConfig, out: Path | None = None, figures: bool = Tru
     from graspsim.figures import episode_figure, save_png
 
     config.check()
+    scenes = None
+    if config.suite is not None:
+        from graspsim import suites
+
+        scenes = suites.load(config.suite)
+        if not scenes:
+            raise ValueError(f"suite {config.suite!r} holds no scenes")
+    episodes = config.episodes if config.episodes is not None else (len(scenes) if scenes else 20)
+    if scenes is not None and episodes > len(scenes):
+        raise ValueError(f"episodes ({episodes}) exceeds the {len(scenes)} scenes of suite {config.suite!r}")
     policy = policies.make(config.policy, **config.policy_kwargs)
     env = gym.make(
         "graspsim/PromptedGrasp-v0", objects=config.objects, layout=config.layout, prompt=config.prompt,
         split=config.split, object_count=config.object_count, shake=config.shake, render_mode="rgb_array",
+        label_targets=config.label_targets,
     ).unwrapped
     records_file = None
     if out is not None:
@@ -79,12 +94,13 @@ def run_episodes(config: RunConfig, out: Path | None = None, figures: bool = Tru
 
     records = []
     started = time.perf_counter()
-    bar = tqdm(range(config.episodes), desc=f"{config.policy} {config.objects}/{config.layout}/{config.prompt}",
-               unit="ep", disable=not progress)
+    where = config.suite if scenes is not None else f"{config.objects}/{config.layout}"
+    bar = tqdm(range(episodes), desc=f"{config.policy} {where}/{config.prompt}", unit="ep", disable=not progress)
     try:
         for i in bar:
             seed = config.seed + i
-            obs, reset_info = env.reset(seed=seed)
+            options = {"scene": scenes[i]} if scenes is not None else None
+            obs, reset_info = env.reset(seed=seed, options=options)
             policy.reset(seed)
             t0 = time.perf_counter()
             action = policy.act(obs)
@@ -94,8 +110,9 @@ def run_episodes(config: RunConfig, out: Path | None = None, figures: bool = Tru
                 "episode": i,
                 "seed": seed,
                 "policy": config.policy,
-                "objects": config.objects,
-                "layout": config.layout,
+                "objects": reset_info["scene"]["object_set"],
+                "layout": reset_info["scene"]["layout"],
+                "suite": config.suite,
                 "target_id": reset_info["target_id"],
                 "target_name": reset_info["target_name"],
                 "prompt": reset_info["prompt"],
@@ -104,6 +121,9 @@ def run_episodes(config: RunConfig, out: Path | None = None, figures: bool = Tru
                 "success": info["success"],
                 "failure_mode": info["failure_mode"] or None,
                 "lifted_ids": info["lifted_ids"].tolist(),
+                "rect_success": info.get("rect_success"),
+                "rect_iou": round(info["rect_iou"], 4) if "rect_iou" in info else None,
+                "rect_angle_error_deg": round(info["rect_angle_error_deg"], 3) if "rect_iou" in info else None,
                 "timings_ms": {**{k: round(v, 2) for k, v in env.timings.items()}, "policy_ms": round(latency_ms, 2)},
                 "scene": reset_info["scene"],
             }
@@ -114,7 +134,11 @@ def run_episodes(config: RunConfig, out: Path | None = None, figures: bool = Tru
                 if figures:
                     fig = episode_figure(obs["rgb"], env.prompt, env.last_grasp, info["success"])
                     save_png(out / "figures" / f"episode_{i:04d}.png", fig)
-            bar.set_postfix(success=f"{np.mean([r['success'] for r in records]):.2f}")
+            postfix = {"success": f"{np.mean([r['success'] for r in records]):.2f}"}
+            rect = [r["rect_success"] for r in records if r["rect_success"] is not None]
+            if rect:
+                postfix["rect"] = f"{np.mean(rect):.2f}"
+            bar.set_postfix(postfix)
     finally:
         env.close()
         if records_file is not None:
@@ -129,13 +153,28 @@ def run_episodes(config: RunConfig, out: Path | None = None, figures: bool = Tru
     return summary
 
 
+def agreement(records: list[dict]) -> dict | None:
+    """2 x 2 counts of rectangle metric against physical success over labelled episodes
+    (keys "rect_yes_lift_yes", "rect_yes_lift_no", "rect_no_lift_yes", "rect_no_lift_no"),
+    or None when no episode was labelled."""
+    pairs = [(r["rect_success"], r["success"]) for r in records if r.get("rect_success") is not None]
+    if not pairs:
+        return None
+    counts = Counter(pairs)
+    return {
+        f"rect_{'yes' if a else 'no'}_lift_{'yes' if b else 'no'}": counts.get((a, b), 0)
+        for a in (True, False) for b in (True, False)
+    }
+
+
 def summarise(records: list[dict], elapsed_s: float) -> dict:
-    """Episodes, successes, success rate, failure-mode counts, throughput, latency."""
+    """Episodes, successes, success rate, failure-mode counts, throughput, latency, and
+    (for labelled episodes) rectangle-metric accuracy and its agreement with physics."""
     n = len(records)
     successes = sum(r["success"] for r in records)
     modes = Counter(r["failure_mode"] for r in records if not r["success"])
     latencies = [r["timings_ms"]["policy_ms"] for r in records]
-    return {
+    summary = {
         "episodes": n,
         "successes": successes,
         "success_rate": successes / n if n else 0.0,
@@ -143,6 +182,24 @@ def summarise(records: list[dict], elapsed_s: float) -> dict:
         "episodes_per_second": n / elapsed_s if elapsed_s > 0 else 0.0,
         "policy_latency_ms_p50": float(np.median(latencies)) if latencies else 0.0,
     }
+    table = agreement(records)
+    if table is not None:
+        labelled = sum(table.values())
+        summary["labelled_episodes"] = labelled
+        summary["rect_accuracy"] = (table["rect_yes_lift_yes"] + table["rect_yes_lift_no"]) / labelled
+        summary["agreement"] = table
+        summary["agreement_rate"] = (table["rect_yes_lift_yes"] + table["rect_no_lift_no"]) / labelled
+    return summary
+
+
+def format_agreement(table: dict) -> str:
+    """The 2 x 2 agreement table as aligned text."""
+    rows = [
+        "                 lifted   not lifted",
+        f"rect correct   {table['rect_yes_lift_yes']:>7d}   {table['rect_yes_lift_no']:>10d}",
+        f"rect wrong     {table['rect_no_lift_yes']:>7d}   {table['rect_no_lift_no']:>10d}",
+    ]
+    return "\n".join(rows)
 
 
 def format_summary(summary: dict) -> str:
@@ -153,13 +210,19 @@ def format_summary(summary: dict) -> str:
         f"episodes per second: {summary['episodes_per_second']:.2f}",
         f"policy latency p50: {summary['policy_latency_ms_p50']:.1f} ms",
     ]
+    if "agreement" in summary:
+        lines += [
+            f"rectangle-metric accuracy: {summary['rect_accuracy']:.3f} over {summary['labelled_episodes']} labelled episode(s)",
+            f"agreement of the two metrics: {summary['agreement_rate']:.3f}",
+            format_agreement(summary["agreement"]),
+        ]
     return "\n".join(lines)
 
 
 def summary_table(run_dirs) -> str:
     """A markdown table (one row per run folder) from each folder's summary.json."""
     rows = [
-        "| policy | objects | layout | prompt | episodes | success rate | main failure modes | episodes/s |",
+        "| policy | scenes | prompt | episodes | success rate | rect-metric accuracy | main failure modes | episodes/s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for run in run_dirs:
@@ -169,9 +232,11 @@ def summary_table(run_dirs) -> str:
         s = json.loads(path.read_text())
         c = s["config"]
         modes = sorted(((n, m) for m, n in s["failure_modes"].items() if n), reverse=True)[:2]
+        scenes = f"suite {c['suite']}" if c.get("suite") else f"{c['objects']} {c['layout']}"
+        rect = f"{s['rect_accuracy']:.2f}" if "rect_accuracy" in s else "-"
         rows.append(
-            f"| {c['policy']} | {c['objects']} | {c['layout']} | {c['prompt']} | {s['episodes']} "
-            f"| {s['success_rate']:.2f} ({s['successes']}/{s['episodes']}) "
+            f"| {c['policy']} | {scenes} | {c['prompt']} | {s['episodes']} "
+            f"| {s['success_rate']:.2f} ({s['successes']}/{s['episodes']}) | {rect} "
             f"| {', '.join(f'{m} {n}' for n, m in modes) or '-'} | {s['episodes_per_second']:.2f} |"
         )
     return "\n".join(rows)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -45,17 +45,28 @@ class ObjectPlacement:
 
 @dataclass(frozen=True)
 class SceneSpec:
-    """Everything needed to rebuild a scene bit for bit."""
+    """Everything needed to rebuild a scene bit for bit.
+
+    ``labels`` (optional, not part of equality) maps object index to its
+    simulated-trial ground truth (:class:`graspsim.labels.ObjectLabels`);
+    suites written by ``graspsim label`` carry them.
+    """
 
     object_set: str
     layout: str
     seed: int | None
     objects: tuple[ObjectPlacement, ...] = field(default_factory=tuple)
+    labels: dict | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        d = {k: v for k, v in asdict(replace(self, labels=None)).items() if k != "labels"}
         d["version"] = SPEC_VERSION
+        if self.labels is not None:
+            d["labels"] = {str(i): lab.to_dict() for i, lab in sorted(self.labels.items())}
         return d
+
+    def with_labels(self, labels: dict | None) -> "SceneSpec":
+        return replace(self, labels=labels)
 
     @classmethod
     def from_dict(cls, d: dict) -> "SceneSpec":
@@ -67,7 +78,15 @@ class SceneSpec:
                 ObjectPlacement(o["name"], float(o["scale"]), tuple(map(float, o["position"])), tuple(map(float, o["orientation"])))
                 for o in d["objects"]
             )
-            spec = cls(d["object_set"], d["layout"], d.get("seed"), objects)
+            labels = None
+            if d.get("labels") is not None:
+                from graspsim.labels import ObjectLabels
+
+                labels = {int(i): ObjectLabels.from_dict(lab) for i, lab in d["labels"].items()}
+                bad = [i for i in labels if not 0 <= i < len(objects)]
+                if bad:
+                    raise ValueError(f"malformed scene spec: labels for object index(es) {bad} not in the scene")
+            spec = cls(d["object_set"], d["layout"], d.get("seed"), objects, labels)
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed scene spec: missing or bad field {exc}") from None
         for o in spec.objects:

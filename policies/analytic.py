@@ -30,9 +30,10 @@ import math
 
 import numpy as np
 
+from graspsim.clearance import closing_axes, executed_tcp_z, fingers_clear, heights_above_table, palm_clear
 from graspsim.executor import OPENING_CLEARANCE
-from graspsim.grasp import MIN_TCP_Z, surface_depth, tcp_height
-from graspsim.gripper import FINGER_LENGTH, FINGER_THICKNESS, FINGER_WIDTH, MAX_OPENING, PALM_HALF
+from graspsim.grasp import tcp_height
+from graspsim.gripper import FINGER_WIDTH, MAX_OPENING
 from graspsim.prompts import Prompt
 
 from .base import BasePolicy
@@ -43,18 +44,6 @@ SNAP_PX = 15
 N_ANGLES = 24
 N_CENTRES = 8
 MARGIN_M = 0.006  # free space added on each side of the object
-
-
-def heights_above_table(depth: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray) -> np.ndarray:
-    """World z (metres) of every pixel; NaN where depth is missing."""
-    h, w = depth.shape
-    vs, us = np.mgrid[0:h, 0:w]
-    k = np.asarray(intrinsics, np.float64)
-    rays = np.stack([(us - k[0, 2]) / k[0, 0], (vs - k[1, 2]) / k[1, 1], np.ones_like(depth, float)], -1)
-    t = np.asarray(extrinsics, np.float64)
-    z = (rays * depth[..., None]) @ t[2, :3] + t[2, 3]
-    z[~(depth > 0)] = np.nan
-    return z
 
 
 def segment(heights: np.ndarray) -> np.ndarray:
@@ -153,7 +142,6 @@ class AnalyticPolicy(BasePolicy):
         max_open_px = MAX_OPENING * px_per_m_tcp
         margin_px = MARGIN_M * px_per_m_tcp
         jaw_px = FINGER_WIDTH * px_per_m_tcp
-        finger_px = FINGER_THICKNESS * px_per_m_tcp
 
         angles = np.linspace(-math.pi / 2, math.pi / 2, N_ANGLES, endpoint=False)
         best, best_key = None, None
@@ -161,8 +149,7 @@ class AnalyticPolicy(BasePolicy):
         h, w = hz.shape
         for cu, cv in centres:
             for a in angles:
-                d = np.array([math.cos(a), -math.sin(a)])
-                n = np.array([-d[1], d[0]])
+                d, n = closing_axes(a)
                 rel_u, rel_v = us - cu, vs - cv
                 along = rel_u * d[0] + rel_v * d[1]
                 across = rel_u * n[0] + rel_v * n[1]
@@ -176,10 +163,10 @@ class AnalyticPolicy(BasePolicy):
                 if not (0 <= gu <= w - 1 and 0 <= gv <= h - 1):
                     continue
                 opening = width + 2 * margin_px
-                z_tcp = self._tcp_z(depth, gu, gv, cam_h)
+                z_tcp = executed_tcp_z(depth, gu, gv, cam_h)
                 executed = min(opening + OPENING_CLEARANCE * px_per_m_tcp, max_open_px)
-                clear = self._fingers_clear(hz, gu, gv, d, n, executed, jaw_px, finger_px, z_tcp)
-                clear = clear and self._palm_clear(hz, gu, gv, d, n, px_per_m_tcp, z_tcp)
+                clear = fingers_clear(hz, gu, gv, d, n, executed, px_per_m_tcp, z_tcp)
+                clear = clear and palm_clear(hz, gu, gv, d, n, px_per_m_tcp, z_tcp)
                 score = opening + 0.5 * math.hypot(gu - centroid[0], gv - centroid[1])
                 key = (not (opening <= max_open_px and clear), score)
                 if best_key is None or key < best_key:
@@ -205,35 +192,3 @@ class AnalyticPolicy(BasePolicy):
             chosen.append(j)
             d2 = np.minimum(d2, ((pts - pts[j]) ** 2).sum(1))
         return [(float(pts[j, 0]), float(pts[j, 1])) for j in chosen]
-
-    @staticmethod
-    def _footprint_max(hz, u, v, d, n, along, across) -> float:
-        """Highest height at the grid of points (u, v) + along * d + across * n (pixels)."""
-        h, w = hz.shape
-        pts_u = u + d[0] * along[:, None] + n[0] * across[None, :]
-        pts_v = v + d[1] * along[:, None] + n[1] * across[None, :]
-        iu = np.clip(np.round(pts_u).astype(int), 0, w - 1)
-        iv = np.clip(np.round(pts_v).astype(int), 0, h - 1)
-        return float(hz[iv, iu].max())
-
-    @classmethod
-    def _palm_clear(cls, hz, u, v, d, n, px_per_m, z_tcp) -> bool:
-        """Everything under the palm's footprint is lower than the palm (3 mm tolerance)."""
-        along = np.linspace(-PALM_HALF[0], PALM_HALF[0], 15) * px_per_m
-        across = np.linspace(-PALM_HALF[1], PALM_HALF[1], 5) * px_per_m
-        return cls._footprint_max(hz, u, v, d, n, along, across) < z_tcp + FINGER_LENGTH - 0.003
-
-    @staticmethod
-    def _tcp_z(depth, u, v, cam_h) -> float:
-        """The TCP height the environment will use (graspsim.grasp.image_to_world)."""
-        try:
-            return tcp_height(cam_h - surface_depth(depth, u, v))
-        except ValueError:
-            return MIN_TCP_Z
-
-    @classmethod
-    def _fingers_clear(cls, hz, u, v, d, n, opening, jaw_px, finger_px, z_tcp) -> bool:
-        """Both finger footprints lie below the fingertip height (2 mm tolerance)."""
-        along = opening / 2 - 1 + np.linspace(0, finger_px, 4)
-        across = np.linspace(-jaw_px / 2, jaw_px / 2, 5)
-        return all(cls._footprint_max(hz, u, v, d, n, side * along, across) <= z_tcp + 0.002 for side in (-1, 1))

@@ -1,0 +1,166 @@
+"""``graspsim label``: generate scenes, label them by simulated trials, write a data set.
+
+Scene ``n`` of a run is generated from seed ``seed + n``, labelled by
+:func:`graspsim.labels.label_scene` and written by
+:func:`graspsim.datasets.sim.write_scene`; every scene is a function of the
+configuration and its number alone, so the data set is the same whatever
+the number of worker processes. Scenes already complete in the output folder
+are skipped, which is how an interrupted run resumes (run the same command
+again).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from graspsim.labels import MIN_VISIBLE_PX, TRIALS_PER_OBJECT
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    objects: str = "primitives"
+    layout: str = "pile"
+    scenes: int = 200
+    seed: int = 0
+    split: str = "train"
+    object_count: int | tuple[int, int] | None = None
+    trials_per_object: int = TRIALS_PER_OBJECT
+    min_visible_px: int = MIN_VISIBLE_PX
+
+    def check(self) -> None:
+        from graspsim.objects import OBJECT_SETS, get_object_set
+        from graspsim.scene import LAYOUTS, check_count_range
+
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
+        for name in ("scenes", "trials_per_object", "min_visible_px"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not (isinstance(self.seed, int) and 0 <= self.seed < 2**63 - 2**32):
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.object_count is not None:
+            check_count_range(self.object_count)
+        try:
+            object_set = get_object_set(self.objects)
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"objects must be one of {sorted(OBJECT_SETS)} or a folder of meshes: {exc}") from None
+        if not object_set.objects(self.split):
+            raise ValueError(f"object set {self.objects!r} has no objects in split {self.split!r}")
+
+    def header(self) -> dict:
+        d = asdict(self)
+        if isinstance(d["object_count"], tuple):
+            d["object_count"] = list(d["object_count"])
+        return d
+
+
+_WORKER: dict = {}
+
+
+def _init_worker() -> None:
+    from graspsim.world import World
+
+    _WORKER["world"] = World()
+
+
+def _label_one(args) -> dict:
+    """Generate, label and write scene ``number``; return its counts."""
+    config, out, number = args
+    from graspsim.datasets.sim import write_scene
+    from graspsim.labels import label_scene
+    from graspsim.objects import get_object_set
+    from graspsim.scene import generate_scene
+
+    if "world" not in _WORKER:
+        _init_worker()
+    world = _WORKER["world"]
+    object_set = get_object_set(config.objects)
+    spec = generate_scene(world, object_set, config.layout, config.object_count, config.split, seed=config.seed + number)
+    frame, labels, stats = label_scene(world, spec, config.trials_per_object, config.min_visible_px, object_set)
+    write_scene(Path(out), number, spec, frame, labels, world.camera, object_set)
+    return {
+        "scene": number,
+        "objects": len(labels),
+        "trials": stats.trials,
+        "positives": int(sum(len(l.positive) for l in labels.values())),
+        "negatives": int(sum(len(l.negative) for l in labels.values())),
+        "trial_seconds": stats.trial_seconds,
+        "candidate_seconds": stats.candidate_seconds,
+    }
+
+
+def label_dataset(config: LabelConfig, out, workers: int = 1, progress: bool = True) -> dict:
+    """Label ``config.scenes`` scenes into ``out`` with ``workers`` processes; resumable.
+
+    Returns a summary: scenes done this run and in total, trials, positives,
+    negatives, wall seconds, and trial throughput (trials per second per core,
+    i.e. trials / summed trial seconds of the workers).
+    """
+    from graspsim.camera import Camera
+    from graspsim.datasets.sim import camera_dict, completed_scenes, write_dataset_header, write_suite_file
+
+    config.check()
+    if not (isinstance(workers, int) and 1 <= workers <= (os.cpu_count() or 1) * 4):
+        raise ValueError(f"workers must be a positive integer (at most 4 x cpu count), got {workers!r}")
+    out = Path(out)
+    write_dataset_header(out, {**config.header(), "camera": camera_dict(Camera())})
+    done = set(completed_scenes(out))
+    todo = [n for n in range(config.scenes) if n not in done]
+    totals = {"trials": 0, "positives": 0, "negatives": 0, "trial_seconds": 0.0, "candidate_seconds": 0.0, "objects": 0}
+    t0 = time.perf_counter()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=config.scenes, initial=len(done), desc="label", unit="scene", dynamic_ncols=True)
+    tasks = [(config, str(out), n) for n in todo]
+    pool = None
+    try:
+        if workers == 1 or len(todo) <= 1:
+            results = map(_label_one, tasks)
+        else:
+            import multiprocessing as mp
+
+            pool = mp.get_context("spawn").Pool(min(workers, len(todo)), initializer=_init_worker)
+            results = pool.imap_unordered(_label_one, tasks, chunksize=1)
+        for r in results:
+            for k in totals:
+                totals[k] += r[k]
+            if bar is not None:
+                rate = totals["trials"] / totals["trial_seconds"] if totals["trial_seconds"] else 0.0
+                bar.set_postfix(trials=totals["trials"], pos=totals["positives"], neg=totals["negatives"], per_core=f"{rate:.2f}/s")
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    suite = write_suite_file(out)
+    wall = time.perf_counter() - t0
+    return {
+        "out": str(out),
+        "suite": str(suite),
+        "scenes_total": len(completed_scenes(out)),
+        "scenes_this_run": len(todo),
+        "scenes_skipped": len(done & set(range(config.scenes))),
+        **totals,
+        "wall_seconds": wall,
+        "trials_per_second_per_core": totals["trials"] / totals["trial_seconds"] if totals["trial_seconds"] else 0.0,
+        "trials_per_second": totals["trials"] / wall if wall > 0 and totals["trials"] else 0.0,
+        "workers": workers,
+    }
+
+
+def format_label_summary(s: dict) -> str:
+    return (
+        f"labelled {s['scenes_this_run']} scene(s) ({s['scenes_skipped']} already done, {s['scenes_total']} in {s['out']})\n"
+        f"objects {s['objects']}, trials {s['trials']}: {s['positives']} positive, {s['negatives']} negative\n"
+        f"trial throughput {s['trials_per_second_per_core']:.2f} trials/s per core "
+        f"({s['trials_per_second']:.2f} trials/s wall with {s['workers']} worker(s), {s['wall_seconds']:.1f} s)\n"
+        f"labelled suite: {s['suite']}"
+    )

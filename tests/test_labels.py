@@ -1,0 +1,219 @@
+"""Simulated-trial labels, the sim data set format, the labelled env and runner."""
+
+import json
+import shutil
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import graspsim  # noqa: F401
+from graspsim.candidates import object_candidates, spread_subset
+from graspsim.clearance import heights_above_table
+from graspsim.datasets import open_dataset, split
+from graspsim.labelling import LabelConfig, label_dataset
+from graspsim.labels import ObjectLabels, label_scene
+from graspsim.objects import get_object_set
+from graspsim.scene import SceneSpec, build_scene, generate_scene, load_suite, save_suite
+from graspsim.world import World
+
+TINY = LabelConfig(objects="primitives", layout="single", scenes=2, seed=3, split="train", trials_per_object=3)
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sim") / "ds"
+    summary = label_dataset(TINY, out, workers=1, progress=False)
+    return out, summary
+
+
+@pytest.fixture(scope="module")
+def pile_scene():
+    objects = get_object_set("primitives")
+    with World() as world:
+        spec = generate_scene(world, objects, "pile", (3, 3), "test", seed=7)
+        frame, labels, stats = label_scene(world, spec, trials_per_object=3, object_set=objects)
+        poses_after = [world.pose(i) for i in sorted(world.objects)]
+        build_scene(world, spec, objects)
+        poses_fresh = [world.pose(i) for i in sorted(world.objects)]
+    return spec, frame, labels, stats, poses_after, poses_fresh
+
+
+def test_candidates_are_antipodal_and_filtered():
+    objects = get_object_set("primitives")
+    with World() as world:
+        spec = generate_scene(world, objects, "single", None, "train", seed=1)
+        build_scene(world, spec, objects)
+        frame = world.render(None)
+        cam = world.camera
+        heights = heights_above_table(frame["depth"], cam.intrinsics, cam.extrinsics)
+        cands = object_candidates(frame["segmentation"] == 1, heights, frame["depth"], cam)
+    assert cands and any(c.passes for c in cands)
+    assert not all(c.antipodal for c in cands)  # the antipodal test rejects some lines
+    chosen = spread_subset([c.grasp for c in cands if c.passes], 4)
+    assert len(set(chosen)) == len(chosen) <= 4
+
+
+def test_label_scene_labels_visible_objects_and_restores_world(pile_scene):
+    spec, frame, labels, stats, poses_after, poses_fresh = pile_scene
+    assert labels and set(labels) <= set(range(len(spec.objects)))
+    assert stats.trials == sum(len(l.positive) + len(l.negative) for l in labels.values())
+    assert sum(len(l.positive) for l in labels.values()) > 0
+    for lab in labels.values():
+        assert len(lab.negative_modes) == len(lab.negative)
+        assert lab.filtered <= lab.candidates
+    assert poses_after == poses_fresh  # trials leave the world exactly as the spec
+
+
+def test_labels_round_trip_through_scene_spec(tmp_path, pile_scene):
+    spec, _, labels, _, _, _ = pile_scene
+    labelled = spec.with_labels(labels)
+    save_suite(tmp_path / "s.jsonl", [labelled])
+    (back,) = load_suite(tmp_path / "s.jsonl")
+    assert back == spec and set(back.labels) == set(labels)
+    for i, lab in labels.items():
+        np.testing.assert_array_equal(back.labels[i].positive, lab.positive)
+        np.testing.assert_array_equal(back.labels[i].negative, lab.negative)
+    bad = labelled.to_dict()
+    bad["labels"] = {"9": {"positive": [], "negative": []}}
+    with pytest.raises(ValueError, match="labels for object index"):
+        SceneSpec.from_dict(bad)
+    with pytest.raises(ValueError, match="malformed grasp labels"):
+        ObjectLabels.from_dict({"positive": [[1, 2, 3]], "negative": []})
+
+
+def test_label_dataset_layout_and_loader(tiny_dataset):
+    out, summary = tiny_dataset
+    assert summary["scenes_this_run"] == 2 and summary["trials"] > 0
+    assert summary["trials_per_second_per_core"] > 0
+    scene = out / "scenes" / "000000"
+    for name in ("rgb.png", "depth.tiff", "mask.png", "camera.json", "scene.json", "grasps.json"):
+        assert (scene / name).is_file(), name
+    grasps = json.loads((scene / "grasps.json").read_text())
+    obj = grasps["objects"][0]
+    jacquard = (scene / f"000000_{obj['index']}_grasps.txt").read_text().splitlines()
+    assert len(jacquard) == len(obj["positive"])
+
+    ds = open_dataset("sim", out)
+    assert len(ds) == 2 and ds.ids == ["000000", "000001"]
+    sample = ds[0]
+    assert sample.rgb.shape == (320, 320, 3) and sample.rgb.dtype == np.uint8
+    assert sample.depth.dtype == np.float32 and 0.3 < float(sample.depth.max()) < 0.61
+    o = sample.objects[0]
+    np.testing.assert_allclose(o.grasps, np.array(obj["positive"]).reshape(-1, 5))
+    assert o.mask.sum() == obj["visible_px"] and o.identity == obj["name"]
+    # the rectangles are the projections of the world labels stored in scene.json
+    spec = SceneSpec.from_json((scene / "scene.json").read_text())
+    from graspsim.camera import Camera
+
+    pos, _ = spec.labels[obj["index"]].rects(Camera())
+    np.testing.assert_allclose(o.grasps, pos, atol=1e-4)
+    assert (out / "suite.jsonl").is_file() and len(load_suite(out / "suite.jsonl")) == 2
+    train, val = split(ds.items(), val_fraction=0.5, by="image", seed=0)
+    assert len(train) + len(val) == len(ds.items())
+
+
+def test_label_dataset_resumes_and_refuses_other_configs(tiny_dataset, tmp_path):
+    out, _ = tiny_dataset
+    copy = tmp_path / "ds"
+    shutil.copytree(out, copy)
+    shutil.rmtree(copy / "scenes" / "000001")
+    (copy / "scenes" / ".000001.tmp-1").mkdir()  # debris of an interrupted write
+    summary = label_dataset(TINY, copy, workers=1, progress=False)
+    assert summary["scenes_this_run"] == 1 and summary["scenes_skipped"] == 1
+    for name in ("grasps.json", "scene.json"):
+        assert (copy / "scenes" / "000001" / name).read_text() == (out / "scenes" / "000001" / name).read_text()
+    with pytest.raises(ValueError, match="different data set"):
+        label_dataset(LabelConfig(**{**TINY.__dict__, "seed": 4}), copy, workers=1, progress=False)
+
+
+def test_label_dataset_same_with_two_workers(tiny_dataset, tmp_path):
+    out, _ = tiny_dataset
+    summary = label_dataset(TINY, tmp_path / "w2", workers=2, progress=False)
+    assert summary["scenes_this_run"] == 2
+    for scene in ("000000", "000001"):
+        for name in ("grasps.json", "scene.json"):
+            assert (tmp_path / "w2" / "scenes" / scene / name).read_text() == (out / "scenes" / scene / name).read_text()
+        a = open_dataset("sim", out)[int(scene)]
+        b = open_dataset("sim", tmp_path / "w2")[int(scene)]
+        np.testing.assert_array_equal(a.rgb, b.rgb)
+        np.testing.assert_array_equal(a.depth, b.depth)
+
+
+def test_label_config_errors(tmp_path):
+    for field, value in [("scenes", 0), ("layout", "heap"), ("trials_per_object", -1), ("objects", "nothing-here")]:
+        with pytest.raises(ValueError, match=field if field != "objects" else "objects"):
+            label_dataset(LabelConfig(**{**TINY.__dict__, field: value}), tmp_path / field, progress=False)
+    with pytest.raises(ValueError, match="workers"):
+        label_dataset(TINY, tmp_path / "w", workers=0, progress=False)
+
+
+def test_missing_sim_dataset_shows_layout(tmp_path):
+    with pytest.raises(ValueError, match="dataset.json"):
+        open_dataset("sim", tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="scenes/<scene>"):
+        open_dataset("sim", tmp_path / "empty")
+
+
+def test_env_reports_rect_metric_for_labelled_scenes(tiny_dataset):
+    out, _ = tiny_dataset
+    (spec,) = load_suite(out / "suite.jsonl")[:1]
+    env = gym.make("graspsim/PromptedGrasp-v0").unwrapped
+    obs, info = env.reset(seed=0, options={"scene": spec})
+    assert info["labelled"] and "labels" not in info["scene"]
+    positives, _ = spec.labels[info["target_id"]].rects(env.camera)
+    u, v, angle, opening, _ = positives[0]
+    _, reward, _, _, step_info = env.step(np.array([u, v, angle, opening], np.float32))
+    assert step_info["rect_success"] is True and step_info["rect_iou"] > 0.9
+    assert step_info["rect_angle_error_deg"] < 1e-3
+    assert reward == 1.0  # a positive label replayed in the same scene lifts the object again
+    env.reset(seed=0, options={"scene": spec})
+    far_u = u + 90 if u < 160 else u - 90  # far from every positive of the single object
+    assert np.abs(positives[:, 0] - far_u).min() > 60
+    _, _, _, _, step_info = env.step(np.array([far_u, v, angle, opening], np.float32))
+    assert step_info["rect_success"] is False and step_info["rect_iou"] == 0.0
+    # a scene without labels gives no rectangle metric
+    obs, info = env.reset(seed=0, options={"scene": spec.with_labels(None)})
+    assert not info["labelled"]
+    _, _, _, _, step_info = env.step(np.array([u, v, angle, opening], np.float32))
+    assert "rect_success" not in step_info
+    env.close()
+
+
+def test_env_labels_on_the_fly_without_changing_the_episode():
+    kwargs = dict(layout="single", objects="primitives")
+    plain = gym.make("graspsim/PromptedGrasp-v0", **kwargs).unwrapped
+    labelling = gym.make("graspsim/PromptedGrasp-v0", label_targets=True, label_trials=2, **kwargs).unwrapped
+    obs_a, _ = plain.reset(seed=5)
+    obs_b, info_b = labelling.reset(seed=5)
+    assert info_b["labelled"] and labelling.target_labels is not None
+    np.testing.assert_array_equal(obs_a["depth"], obs_b["depth"])
+    action = np.array([160.0, 160.0, 0.3, 40.0], np.float32)
+    res_a = plain.step(action)
+    res_b = labelling.step(action)
+    np.testing.assert_array_equal(res_a[0]["depth"], res_b[0]["depth"])
+    assert res_a[4]["success"] == res_b[4]["success"]
+    np.testing.assert_array_equal(res_a[4]["grasp"], res_b[4]["grasp"])
+    assert "rect_success" in res_b[4] and "rect_success" not in res_a[4]
+    with pytest.raises(ValueError, match="label_trials"):
+        gym.make("graspsim/PromptedGrasp-v0", label_trials=0)
+    plain.close()
+    labelling.close()
+
+
+def test_run_on_a_suite_prints_agreement(tiny_dataset, tmp_path, capsys):
+    from graspsim.cli import main
+
+    out, _ = tiny_dataset
+    rc = main(["run", "--policy", "analytic", "--suite", str(out / "suite.jsonl"), "--out", str(tmp_path / "r"),
+               "--no-figures", "--quiet"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "rectangle-metric accuracy" in text and "rect correct" in text
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["episodes"] == 2 and summary["labelled_episodes"] == 2
+    assert sum(summary["agreement"].values()) == 2
+    records = [json.loads(l) for l in (tmp_path / "r" / "episodes.jsonl").read_text().splitlines()]
+    assert all(r["rect_success"] in (True, False) for r in records)
+    assert main(["run", "--suite", "no-such-suite", "--out", str(tmp_path / "x")]) == 2
