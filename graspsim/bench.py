@@ -59,7 +59,8 @@ def _metric_data(n_entries, per_entry, n_ground_truth, rng):
     def rects(centres, k, spread):
         c = np.repeat(centres, k, axis=0) + rng.uniform(-spread, spread, (len(centres) * k, 2))
         n = len(c)
-        return np.column_stack([c, rng.uniform(-np.pi / 2, np.pi / 2, n), rng.uniform(20, 80, n), rng.uniform(10, 30, n)])
+        angle = rng.uniform(-np.pi / 2, np.pi / 2, n)
+        return np.column_stack([c, angle, rng.uniform(20, 80, n), rng.uniform(10, 30, n)])
 
     centres = rng.uniform((60, 60), (580, 420), (n_entries, 2))
     gt = rects(centres, n_ground_truth, 15).reshape(n_entries, n_ground_truth, 5)
@@ -72,8 +73,10 @@ def bench_metric(n_predictions=10000, n_ground_truth=20, seed=0, repeats=5, per_
     ``n_predictions`` ranked predictions in entries of ``per_entry``, each entry
     with ``n_ground_truth`` ground-truth rectangles; every prediction is scored
     (top_k = (1, per_entry)). Median and best wall time over ``repeats`` runs
-    after one warm-up (seconds)."""
-    from graspsim.metric import evaluate
+    after one warm-up (seconds). ``evaluate`` computes IoUs only for pairs within
+    the angle threshold; ``all_pairs_seconds`` times the exact IoU of every
+    (prediction, ground truth) pair, the cost without that shortcut."""
+    from graspsim.metric import evaluate, iou_exact_pairs
 
     for name, value in (("n_predictions", n_predictions), ("n_ground_truth", n_ground_truth),
                         ("repeats", repeats), ("per_entry", per_entry)):
@@ -90,11 +93,19 @@ def bench_metric(n_predictions=10000, n_ground_truth=20, seed=0, repeats=5, per_
         report = evaluate(pred, gt, top_k=top_k)
         times.append(time.perf_counter() - t0)
     seconds = float(np.median(times))
+    flat_pred = np.repeat(np.concatenate(pred), n_ground_truth, axis=0)
+    flat_gt = np.concatenate([np.tile(g, (len(p), 1)) for p, g in zip(pred, gt)])
+    all_pairs = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        iou_exact_pairs(flat_pred, flat_gt)
+        all_pairs.append(time.perf_counter() - t0)
     return {
         "seconds": seconds,
         "seconds_min": float(min(times)),
         "predictions_per_second": n_predictions / seconds,
         "pairs_per_second": n_predictions * n_ground_truth / seconds,
+        "all_pairs_seconds": float(np.median(all_pairs)),
         "n_predictions": n_predictions,
         "n_entries": n_entries,
         "n_ground_truth": n_ground_truth,
@@ -110,10 +121,12 @@ def format_bench_metric(r: dict) -> str:
     topk = ", ".join(f"top-{k} {v:.3f}" for k, v in r["topk"].items())
     return "\n".join(
         [
-            f"graspsim bench metric: evaluate(), exact IoU, {r['n_predictions']} predictions in {r['n_entries']} entries "
-            f"× {r['n_ground_truth']} ground truths ({r['n_predictions'] * r['n_ground_truth']} pairs)",
+            f"graspsim bench metric: evaluate(), exact IoU, {r['n_predictions']} predictions in "
+            f"{r['n_entries']} entries × {r['n_ground_truth']} ground truths "
+            f"({r['n_predictions'] * r['n_ground_truth']} pairs)",
             f"time: {r['seconds'] * 1e3:.1f} ms median, {r['seconds_min'] * 1e3:.1f} ms best of {r['repeats']}",
             f"throughput: {r['predictions_per_second']:.0f} predictions/s, {r['pairs_per_second']:.0f} pairs/s",
+            f"exact IoU of all pairs (no angle shortcut): {r['all_pairs_seconds'] * 1e3:.1f} ms median",
             f"accuracy on the synthetic data (sanity only): {topk}",
         ]
     )

@@ -217,3 +217,25 @@ def test_run_on_a_suite_prints_agreement(tiny_dataset, tmp_path, capsys):
     records = [json.loads(l) for l in (tmp_path / "r" / "episodes.jsonl").read_text().splitlines()]
     assert all(r["rect_success"] in (True, False) for r in records)
     assert main(["run", "--suite", "no-such-suite", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_export_sim_dataset_to_jacquard(tiny_dataset, tmp_path, capsys):
+    from graspsim.cli import main
+    from graspsim.rectangles import scale_rects
+
+    out, _ = tiny_dataset
+    rc = main(["export", "--format", "jacquard", "--data", str(out), "--out", str(tmp_path / "j"), "--image-size", "128", "--quiet"])
+    assert rc == 0 and "exported" in capsys.readouterr().out
+    sim = open_dataset("sim", out)
+    jac = open_dataset("jacquard", tmp_path / "j")
+    assert len(jac) == sum(1 for s in sim for o in s.objects if len(o.grasps))
+    by_id = {jac.ids[i]: jac[i] for i in range(len(jac))}
+    for s in sim:
+        for o in s.objects:
+            if not len(o.grasps):
+                continue
+            j = by_id[f"{s.id}_{o.key}"]
+            assert j.rgb.shape == (128, 128, 3) and j.depth.dtype == np.float32
+            np.testing.assert_allclose(j.objects[0].grasps, scale_rects(o.grasps, 128 / 320), atol=2e-3)
+            assert j.objects[0].mask.any()
+    assert main(["export", "--format", "jacquard", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "k")]) == 2

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from graspsim.datasets.cornell import read_rgb
+from graspsim.datasets.image_io import read_rgb
 from graspsim.datasets.sample import GraspDataset, GraspObject, GraspSample
 from graspsim.rectangles import from_grasp_anything_rows
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from graspsim.datasets.cornell import check_unique, read_depth_tiff, read_rgb
+from graspsim.datasets.image_io import check_unique, read_depth_tiff, read_rgb
 from graspsim.datasets.sample import GraspDataset, GraspObject, GraspSample
 from graspsim.rectangles import format_jacquard, parse_jacquard, scale_rects
 

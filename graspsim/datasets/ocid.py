@@ -28,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from graspsim.datasets.cornell import read_rgb
+from graspsim.datasets.image_io import read_rgb
 from graspsim.datasets.sample import GraspDataset, GraspObject, GraspSample, Item
 from graspsim.rectangles import parse_cornell
 

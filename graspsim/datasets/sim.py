@@ -182,15 +182,12 @@ class SimDataset(GraspDataset):
         return data
 
     def load(self, i: int) -> GraspSample:
-        import cv2
+        from graspsim.datasets.image_io import read_depth_tiff, read_image_unchanged, read_rgb
 
         d = self._scene_dirs[i]
-        bgr = cv2.imread(str(d / "rgb.png"), cv2.IMREAD_COLOR)
-        depth = cv2.imread(str(d / "depth.tiff"), cv2.IMREAD_UNCHANGED)
-        mask = cv2.imread(str(d / "mask.png"), cv2.IMREAD_UNCHANGED)
-        for name, img in (("rgb.png", bgr), ("depth.tiff", depth), ("mask.png", mask)):
-            if img is None:
-                raise ValueError(f"{d / name} is missing or unreadable")
+        rgb = read_rgb(d / "rgb.png", self.ids[i])
+        depth = read_depth_tiff(d / "depth.tiff")
+        mask = read_image_unchanged(d / "mask.png", f"sample {self.ids[i]!r} instance mask")
         objects = [
             GraspObject(
                 key=str(o["index"]), identity=o["name"], grasps=o["positive"], negatives=o["negative"],
@@ -204,4 +201,4 @@ class SimDataset(GraspDataset):
             "scene": json.loads((d / "scene.json").read_text()),
             "depth_units": "m",
         }
-        return GraspSample(self.ids[i], cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), depth.astype(np.float32), objects, meta)
+        return GraspSample(self.ids[i], rgb, depth, objects, meta)
