@@ -239,3 +239,20 @@ def test_export_sim_dataset_to_jacquard(tiny_dataset, tmp_path, capsys):
             np.testing.assert_allclose(j.objects[0].grasps, scale_rects(o.grasps, 128 / 320), atol=2e-3)
             assert j.objects[0].mask.any()
     assert main(["export", "--format", "jacquard", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "k")]) == 2
+
+
+@pytest.mark.parametrize("name", ["primitives-test", "random-urdfs-test"])
+def test_shipped_suites_are_labelled_test_split_scenes(name):
+    from graspsim import suites
+
+    scenes = suites.load(name)
+    assert len(scenes) == 100
+    objects = get_object_set(scenes[0].object_set)
+    test_names = {o.name for o in objects.objects("test")}
+    for spec in scenes:
+        assert spec.layout == "pile" and spec.labels
+        assert {o.name for o in spec.objects} <= test_names
+        assert all(0 <= i < len(spec.objects) for i in spec.labels)
+    assert sum(len(l.positive) for s in scenes for l in s.labels.values()) > 0
+    with pytest.raises(ValueError, match="suite must be one of"):
+        suites.load("no-such-suite")
