@@ -262,6 +262,16 @@ class SceneEnv(gym.Env):
         grasp = self._check_action(action)
         if self.target is None:
             raise RuntimeError("the episode has no target left: call reset()")
+        if grasp.opening_px <= 0:  # the policy found no grasp: nothing to execute
+            self.last_grasp, self.last_outcome = None, Outcome(False, "no_grasp", self.target)
+            self.timings["execute_ms"] = 0.0
+            info = {
+                "success": False, "failure_mode": "no_grasp", "grasp": np.full(5, np.nan),
+                "lifted_ids": np.zeros(0, np.int64), **self._target_info(),
+            }
+            if self.target_labels is not None:
+                info.update(rect_success=False, rect_iou=0.0, rect_angle_error_deg=float("nan"))
+            return None, self.last_outcome, info
         world_grasp = image_to_world(grasp, self.frame["depth"], self.camera)
         grasp = replace(grasp, jaw_px=FINGER_WIDTH / float(self.camera.metres_per_pixel(self.camera.height_m - world_grasp.z)))
         outcome = self.executor.execute(world_grasp, self.target)

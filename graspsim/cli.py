@@ -4,6 +4,8 @@
                  --episodes 20 --seed 0 --out runs/demo
     graspsim label --objects primitives --layout pile --scenes 200 --out data/sim-train --workers 2 --seed 0
     graspsim export --format jacquard --data data/sim-train --out data/sim-train-jacquard
+    graspsim train graspsam --variant tiny --data data/sim-train --out checkpoints/x [--val data/sim-val]
+    graspsim eval graspsam --checkpoint checkpoints/x/best.pt --data data/sim-val
     graspsim bench sim [--episodes 20]
     graspsim bench metric
     graspsim table runs/a runs/b ...
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--policy", default="analytic", help="policy name (graspsim.policies.available())")
     _add_scene_args(run)
     run.add_argument("--episodes", type=int, default=None, help="episodes (default: 20, or every scene of --suite)")
+    run.add_argument("--checkpoint", default=None, help="model checkpoint for learned policies (default: the shipped one)")
     run.add_argument("--suite", default=None, help="replay a labelled suite (primitives-test, random-urdfs-test or a .jsonl file)")
     run.add_argument("--label-targets", action="store_true",
                      help="label each generated scene's target by trials on the fly (rectangle metric; slow)")
@@ -84,6 +87,32 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--image-size", type=int, default=1024, help="exported image side in pixels (Jacquard: 1024)")
     export.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    train = sub.add_parser("train", help="train a learned policy")
+    train_sub = train.add_subparsers(dest="model", required=True)
+    tg = train_sub.add_parser("graspsam", help="train GraspSAM on a grasp data set (re-run the same command to resume)")
+    tg.add_argument("--variant", default="tiny", help="tiny | vit_t | vit_b | vit_l | vit_h")
+    tg.add_argument("--sam-checkpoint", default=None, help="official SAM / MobileSAM weights for vit_* variants")
+    tg.add_argument("--data", required=True, help="training data set folder")
+    tg.add_argument("--data-format", default="sim", help="sim | cornell | jacquard | grasp-anything | ocid")
+    tg.add_argument("--val", default=None, help="validation data set (default: an object-wise 10%% hold-out of --data)")
+    tg.add_argument("--val-format", default=None)
+    tg.add_argument("--out", required=True, help="output folder: best.pt, last.pt, summary.json")
+    tg.add_argument("--epochs", type=int, default=30)
+    tg.add_argument("--batch-size", type=int, default=8)
+    tg.add_argument("--lr", type=float, default=1e-3)
+    tg.add_argument("--seed", type=int, default=0)
+    tg.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    tg.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    ev = sub.add_parser("eval", help="offline rectangle-metric accuracy of a learned model")
+    ev_sub = ev.add_subparsers(dest="model", required=True)
+    eg = ev_sub.add_parser("graspsam", help="top-1 rectangle accuracy of a GraspSAM checkpoint per prompt kind")
+    eg.add_argument("--checkpoint", required=True)
+    eg.add_argument("--data", required=True)
+    eg.add_argument("--data-format", default="sim")
+    eg.add_argument("--seed", type=int, default=0, help="seed of the prompt draws")
+    eg.add_argument("--quiet", action="store_true")
+
     bench = sub.add_parser("bench", help="performance benchmarks")
     bench_sub = bench.add_subparsers(dest="bench", required=True)
     sim = bench_sub.add_parser("sim", help="whole-episode throughput of the random policy and its parts")
@@ -102,6 +131,7 @@ def _run(args) -> int:
         policy=args.policy, objects=args.objects, layout=args.layout, prompt=args.prompt, episodes=args.episodes,
         seed=args.seed, split=args.split, object_count=args.object_count, shake=args.shake,
         suite=args.suite, label_targets=args.label_targets,
+        policy_kwargs={} if args.checkpoint is None else {"checkpoint": args.checkpoint},
     )
     summary = run_episodes(config, args.out, figures=not args.no_figures, progress=not args.quiet)
     print(format_summary(summary))
@@ -133,6 +163,33 @@ def _label(args) -> int:
     return 0
 
 
+def _train(args) -> int:
+    from graspsim.policies.graspsam.train import TrainConfig, train_graspsam
+
+    config = TrainConfig(
+        data=str(args.data), out=str(args.out), val=args.val, data_format=args.data_format, val_format=args.val_format,
+        variant=args.variant, sam_checkpoint=args.sam_checkpoint, epochs=args.epochs, batch_size=args.batch_size,
+        lr=args.lr, seed=args.seed, device=args.device,
+    )
+    s = train_graspsam(config, progress=not args.quiet)
+    best = s["best"]
+    print(f"best epoch {best['epoch'] + 1}: validation top-1 {best['top1']:.3f} "
+          f"(point {best['val']['point']['top1']:.3f}, box {best['val']['box']['top1']:.3f}); checkpoint {s['best_checkpoint']}")
+    print(f"{s['train_examples']} training / {s['val_examples']} validation objects, {s['seconds_this_run']:.0f} s on {s['device']}")
+    return 0
+
+
+def _eval(args) -> int:
+    from graspsim.policies.graspsam.train import evaluate_checkpoint
+
+    r = evaluate_checkpoint(args.checkpoint, args.data, args.data_format, args.seed, progress=not args.quiet)
+    print(f"{r['examples']} labelled objects of {r['data']}")
+    for kind in ("point", "box"):
+        print(f"{kind:>5}: top-1 {r[kind]['top1']:.3f}, top-5 {r[kind]['top5']:.3f}")
+    print(f"mean top-1: {r['top1']:.3f}")
+    return 0
+
+
 def _export(args) -> int:
     from graspsim.datasets import open_dataset
     from graspsim.datasets.jacquard import write_jacquard
@@ -159,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
             return _label(args)
         if args.command == "export":
             return _export(args)
+        if args.command == "train":
+            return _train(args)
+        if args.command == "eval":
+            return _eval(args)
     except ValueError as exc:
         print(f"graspsim: error: {exc}", file=sys.stderr)
         return 2

@@ -12,6 +12,8 @@ Failure modes (``Outcome.failure_mode``; None on success):
 - ``missed_target``: the fingers touched only other objects, and nothing was held at the end.
 - ``wrong_object``: another object, not the target, was held at the end.
 - ``slipped``: the fingers touched the target when closing, but it was not held at the end.
+- ``no_grasp``: the policy found no grasp (an action with ``opening_px = 0``); nothing is executed
+  (recorded by the environments, never by :meth:`Executor.execute`).
 
 Success means the *target* is held: raised at least ``LIFT_SUCCESS`` above
 its pose at closing time and touching both fingers at the end of the hold.
@@ -29,7 +31,7 @@ from graspsim.grasp import TopDownGrasp
 from graspsim.gripper import MAX_OPENING, Gripper
 from graspsim.world import TIME_STEP, World
 
-FAILURE_MODES = ("collision_on_approach", "no_contact", "missed_target", "wrong_object", "slipped")
+FAILURE_MODES = ("collision_on_approach", "no_contact", "missed_target", "wrong_object", "slipped", "no_grasp")
 PREGRASP_HEIGHT = 0.10  # m above the grasp
 APPROACH_SPEED = 0.25  # m/s
 OPENING_CLEARANCE = 0.01  # m added to the requested opening before the approach

@@ -61,3 +61,35 @@ def save_png(path, rgb: np.ndarray) -> None:
 
     if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
         raise ValueError(f"could not write image {str(path)!r}")
+
+
+def _panel_mask(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    img = (rgb.astype(np.float32) * 0.4).astype(np.uint8)
+    img[mask] = (0.4 * rgb[mask] + 0.6 * np.array(PROMPT_COLOUR)).astype(np.uint8)
+    return img
+
+
+def _panel_heat(values: np.ndarray, shape) -> np.ndarray:
+    """A [0, 1] map as a colour image of ``shape`` (nearest-neighbour upscaling)."""
+    import cv2
+
+    v = np.clip(np.nan_to_num(values.astype(np.float32)), 0.0, 1.0)
+    v = cv2.resize(v, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+    return cv2.cvtColor(cv2.applyColorMap((v * 255).astype(np.uint8), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
+
+
+def model_figure(rgb, prompt, mask, grasp, quality, success) -> np.ndarray:
+    """GraspSAM's figure, five panels side by side: RGB | prompt | predicted mask |
+    predicted grasp | quality map. ``quality`` may be at a lower resolution (it is
+    shown over the padded square frame of the model, cropped to the image)."""
+    h, w = rgb.shape[:2]
+    side = max(h, w)
+    q = _panel_heat(quality, (side, side))[:h, :w]
+    colour = NEUTRAL_COLOUR if success is None else (SUCCESS_COLOUR if success else FAILURE_COLOUR)
+    grasp_panel = rgb if grasp is None else draw_grasp(rgb, grasp, colour)
+    panels = [rgb, draw_prompt(rgb, prompt) if prompt is not None else rgb, _panel_mask(rgb, mask.astype(bool)), grasp_panel, q]
+    gap = np.full((h, 4, 3), 255, np.uint8)
+    out = [panels[0]]
+    for p in panels[1:]:
+        out += [gap, p]
+    return np.concatenate(out, axis=1)

@@ -63,7 +63,7 @@ def run_episodes(config: RunConfig, out: Path | None = None, figures: bool = Tru
 
     import graspsim  # noqa: F401  (registers the environments)
     from graspsim import policies
-    from graspsim.figures import episode_figure, save_png
+    from graspsim.figures import episode_figure, model_figure, save_png
 
     config.check()
     scenes = None
@@ -117,7 +117,7 @@ def run_episodes(config: RunConfig, out: Path | None = None, figures: bool = Tru
                 "target_name": reset_info["target_name"],
                 "prompt": reset_info["prompt"],
                 "action": np.asarray(action, float).round(4).tolist(),
-                "grasp": info["grasp"].round(5).tolist(),
+                "grasp": None if np.isnan(info["grasp"]).any() else info["grasp"].round(5).tolist(),
                 "success": info["success"],
                 "failure_mode": info["failure_mode"] or None,
                 "lifted_ids": info["lifted_ids"].tolist(),
@@ -132,7 +132,11 @@ def run_episodes(config: RunConfig, out: Path | None = None, figures: bool = Tru
                 records_file.write(json.dumps(record, default=_jsonable) + "\n")
                 records_file.flush()
                 if figures:
-                    fig = episode_figure(obs["rgb"], env.prompt, env.last_grasp, info["success"])
+                    maps = getattr(policy, "last_maps", {}) or {}
+                    if "mask" in maps and "quality" in maps:  # a model's figure: RGB | prompt | mask | grasp | quality
+                        fig = model_figure(obs["rgb"], env.prompt, maps["mask"], env.last_grasp, maps["quality"], info["success"])
+                    else:
+                        fig = episode_figure(obs["rgb"], env.prompt, env.last_grasp, info["success"])
                     save_png(out / "figures" / f"episode_{i:04d}.png", fig)
             postfix = {"success": f"{np.mean([r['success'] for r in records]):.2f}"}
             rect = [r["rect_success"] for r in records if r["rect_success"] is not None]

@@ -1,7 +1,7 @@
 """Grasp policies (installed as ``graspsim.policies``).
 
-``make(name, **kwargs)`` builds a registered policy: ``random`` or
-``analytic`` (more arrive with the learned models). Policies follow the
+``make(name, **kwargs)`` builds a registered policy: ``random``,
+``analytic`` or ``graspsam`` (needs torch; see graspsim.policies.graspsam.policy). Policies follow the
 :class:`Policy` protocol: ``reset(seed)`` and ``act(observation) -> action``.
 """
 
@@ -43,7 +43,14 @@ def _analytic(**kw):
     return AnalyticPolicy(**kw)
 
 
+def _graspsam(**kw):
+    from .graspsam.policy import GraspSAMPolicy
+
+    return GraspSAMPolicy(**kw)
+
+
 register("random", _random)
 register("analytic", _analytic)
+register("graspsam", _graspsam)
 
 __all__ = ["BasePolicy", "Policy", "available", "make", "register"]

@@ -1,0 +1,101 @@
+"""Training examples: one (image, object) pair with its mask and positive rectangles,
+and the augmentations and targets GraspSAM trains on.
+
+Augmentation is exact (no resampling): quarter turns (square images only;
+half turns otherwise, so a batch keeps one shape) and a horizontal flip,
+applied to the image, the mask and the rectangles alike. A quarter turn
+counter-clockwise on screen maps (u, v) -> (v, W - 1 - u) and adds π/2 to
+the angle (angles run from +u towards −v, i.e. counter-clockwise on
+screen); a flip maps u -> W - 1 - u and negates the angle.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from graspsim.rectangles import as_rects, scale_rects
+
+
+@dataclass
+class Example:
+    """rgb uint8 (H, W, 3); mask bool (H, W); grasps (N, 5) positive rectangles in
+    pixels of this image; jaw_px: the gripper's jaw size here (median of the
+    labels, 0 when unknown); identity / name of the object; sample id."""
+
+    rgb: np.ndarray
+    mask: np.ndarray
+    grasps: np.ndarray
+    jaw_px: float
+    identity: str
+    name: str
+    sample_id: str
+
+
+def examples_from(dataset, items) -> list[Example]:
+    """Examples for ``items`` (graspsim.datasets.Item) of ``dataset``; objects without a
+    mask are skipped (they cannot be prompted). Each sample is read once."""
+    by_sample: dict[int, list[str]] = {}
+    for it in items:
+        by_sample.setdefault(it.sample, []).append(it.key)
+    out = []
+    for index in sorted(by_sample):
+        sample = dataset[index]
+        for key in by_sample[index]:
+            obj = sample.object(key)
+            if obj.mask is None or not obj.mask.any():
+                continue
+            grasps = as_rects(obj.grasps)
+            jaw = float(np.median(grasps[:, 4])) if len(grasps) else 0.0
+            out.append(Example(sample.rgb, obj.mask.astype(bool), grasps, jaw, obj.identity, obj.name, sample.id))
+    return out
+
+
+def rotate_quarter(ex: Example) -> Example:
+    """Turn an example a quarter turn counter-clockwise on screen."""
+    h, w = ex.mask.shape
+    g = ex.grasps.copy()
+    g[:, 0], g[:, 1] = ex.grasps[:, 1], (w - 1) - ex.grasps[:, 0]
+    g[:, 2] = g[:, 2] + math.pi / 2
+    return Example(np.ascontiguousarray(np.rot90(ex.rgb)), np.ascontiguousarray(np.rot90(ex.mask)), as_rects(g),
+                   ex.jaw_px, ex.identity, ex.name, ex.sample_id)
+
+
+def flip(ex: Example) -> Example:
+    """Mirror an example left-right."""
+    w = ex.mask.shape[1]
+    g = ex.grasps.copy()
+    g[:, 0] = (w - 1) - g[:, 0]
+    g[:, 2] = -g[:, 2]
+    return Example(np.ascontiguousarray(ex.rgb[:, ::-1]), np.ascontiguousarray(ex.mask[:, ::-1]), as_rects(g),
+                   ex.jaw_px, ex.identity, ex.name, ex.sample_id)
+
+
+def augment(ex: Example, rng: np.random.Generator) -> Example:
+    h, w = ex.mask.shape
+    turns = int(rng.integers(4)) if h == w else 2 * int(rng.integers(2))
+    for _ in range(turns):
+        ex = rotate_quarter(ex)
+    if rng.random() < 0.5:
+        ex = flip(ex)
+    return ex
+
+
+def map_targets(ex: Example, size: int, width_scale: float) -> dict[str, np.ndarray]:
+    """Targets in the model's S × S output frame (the image resized by S / max(H, W),
+    padded bottom / right): mask, quality, cos2, sin2, width (float32 S × S)."""
+    import cv2
+
+    from .targets import grasp_targets
+
+    h, w = ex.mask.shape
+    f = size / max(h, w)
+    rects = scale_rects(ex.grasps, f)
+    maps = grasp_targets(rects, (size, size), width_scale=width_scale)
+    mh, mw = max(int(round(h * f)), 1), max(int(round(w * f)), 1)
+    small = cv2.resize(ex.mask.astype(np.float32), (mw, mh), interpolation=cv2.INTER_AREA) >= 0.5
+    mask = np.zeros((size, size), np.float32)
+    mask[:mh, :mw] = small
+    return {"mask": mask, **{k: v.astype(np.float32) for k, v in maps.items()}}

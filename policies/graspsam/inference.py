@@ -1,0 +1,87 @@
+"""From a GraspSAM output to ranked grasp rectangles in the original image.
+
+Shared by validation during training, ``graspsim eval graspsam`` and the
+policy, so all three read the model the same way.
+
+The model's maps cover the padded model-input frame at ``S × S``
+(:mod:`.model`); the original image (H × W) maps onto it resized by
+``S / max(H, W)``. Rectangles are decoded in map pixels
+(:func:`.decoding.decode_grasps`, restricted to the predicted mask) and
+scaled back with the pixel-centre convention of :mod:`graspsim.rectangles`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from graspsim.rectangles import scale_rects
+
+from .decoding import decode_grasps
+from .model import GraspOutput, GraspSAM
+
+TOP_K = 5
+
+
+@dataclass
+class Prediction:
+    """One prompt's result in original-image pixels.
+
+    rects: (K, 6) u, v, angle, opening, jaw, score, best first (K may be 0: "no grasp").
+    mask: bool (H, W) predicted object mask.
+    maps: float32 (4, S, S) quality, cos 2θ, sin 2θ, width in the model's output frame.
+    """
+
+    rects: np.ndarray
+    mask: np.ndarray
+    maps: np.ndarray
+
+    @property
+    def quality(self) -> np.ndarray:
+        return self.maps[0]
+
+
+def to_predictions(model: GraspSAM, output: GraspOutput, original_size, jaw_px: float = 0.0, top_k: int = TOP_K) -> list[Prediction]:
+    """Decode every prompt of ``output`` (batch B) into a :class:`Prediction`."""
+    h, w = original_size
+    s = model.output_size
+    factor = max(h, w) / s
+    mask_small = (output.mask_logits[:, 0] > 0).cpu().numpy()
+    maps = output.grasp_maps.detach().float().cpu().numpy()
+    logits = output.mask_logits.detach().float()
+    import torch.nn.functional as F
+
+    # mask in the original frame: upsample the output frame to max side, crop the padding
+    side = max(h, w)
+    full = F.interpolate(logits, size=(side, side), mode="bilinear", align_corners=False)[:, 0, :h, :w] > 0
+    full = full.cpu().numpy()
+    out = []
+    for b in range(maps.shape[0]):
+        q, c, sn, wd = maps[b]
+        rects = decode_grasps(q, c, sn, wd, mask=mask_small[b], width_scale=model.width_scale_px(s), top_k=top_k)
+        if len(rects):
+            geo = scale_rects(rects[:, :5], factor)
+            geo[:, 4] = jaw_px
+            rects = np.column_stack([geo, rects[:, 5]])
+        out.append(Prediction(rects.reshape(-1, 6), full[b], maps[b]))
+    return out
+
+
+@torch.no_grad()
+def predict(model: GraspSAM, embedding, prompt: dict, original_size, jaw_px: float = 0.0, top_k: int = TOP_K) -> Prediction:
+    """One prompt (``dict(points, labels, box, mask)`` as :func:`.prompting.prompt_arrays`
+    gives it) against an encoded image (batch 1)."""
+    kwargs = {}
+    if prompt.get("points") is not None:
+        kwargs["points"] = np.asarray(prompt["points"], np.float32)[None]
+        kwargs["point_labels"] = np.asarray(prompt["labels"], np.float32)[None]
+    if prompt.get("box") is not None:
+        kwargs["boxes"] = np.asarray(prompt["box"], np.float32)[None]
+    if prompt.get("mask") is not None:
+        kwargs["mask_prompts"] = np.asarray(prompt["mask"], bool)[None, None]
+    if not kwargs:
+        raise ValueError("the prompt has no points, box or mask")
+    output = model.decode(embedding, **kwargs)
+    return to_predictions(model, output, original_size, jaw_px, top_k)[0]

@@ -1,0 +1,104 @@
+"""``graspsam``: the GraspSAM policy (prompt -> mask + grasp maps -> ranked grasps -> action).
+
+``graspsim.policies.make("graspsam")`` loads the shipped ``tiny`` checkpoint;
+``make("graspsam", checkpoint="path/best.pt")`` a trained one;
+``make("graspsam", variant="vit_b", sam_checkpoint="sam_vit_b_01ec64.pth")``
+builds the model around an official SAM file (SAM frozen, the GraspSAM parts
+untrained: the starting point for fine-tuning, not a useful grasp policy).
+
+The image is encoded once and the embedding reused while observations show
+the same RGB image (further prompts cost only the decoder). The action is
+the best decoded grasp ``(u, v, angle, opening_px)``; when the model finds
+no grasp the action has ``opening_px = 0``, which the environment records
+as a ``no_grasp`` failure. ``last_maps`` holds the predicted ``mask`` (bool
+H×W), the ``quality`` map (output frame), the ranked ``rects`` (K×6) and the
+``prompt_box`` used for text prompts.
+
+Text prompts need a grounder (``grounder=``, see :mod:`.grounding`) and, for
+the catalogue grounder, a context set with :meth:`GraspSAMPolicy.set_context`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from graspsim.policies.base import BasePolicy
+from graspsim.prompts import Prompt
+
+SHIPPED_CHECKPOINT = Path(__file__).parent / "checkpoints" / "graspsam_tiny_sim.pt"
+
+
+class GraspSAMPolicy(BasePolicy):
+    name = "graspsam"
+
+    def __init__(self, checkpoint=None, variant: str | None = None, sam_checkpoint=None, grounder=None,
+                 top_k: int = 5, device: str | None = None, seed: int | None = None):
+        import torch
+
+        from .build import VARIANTS, build_graspsam, load_graspsam_checkpoint
+        from .train import pick_device
+
+        if variant is not None and variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {tuple(VARIANTS)}, got {variant!r}")
+        dev = pick_device(device)
+        if checkpoint is None and sam_checkpoint is not None:
+            self.model = build_graspsam(variant or "vit_b", sam_checkpoint=sam_checkpoint, device=dev)
+            self.metadata = {"sam_checkpoint": str(sam_checkpoint)}
+        else:
+            path = Path(checkpoint) if checkpoint is not None else SHIPPED_CHECKPOINT
+            if not path.is_file():
+                raise ValueError(f"GraspSAM checkpoint {str(path)!r} does not exist"
+                                 + ("" if checkpoint is not None else " (the shipped checkpoint is missing from this installation)"))
+            self.model, self.metadata = load_graspsam_checkpoint(path, device=dev)
+            if variant is not None and self.model.variant != variant:
+                raise ValueError(f"checkpoint {str(path)!r} holds variant {self.model.variant!r}, not {variant!r}")
+        self.model.eval()
+        self.grounder = grounder
+        self.context: dict | None = None
+        self.top_k = int(top_k)
+        self._embedding = None
+        self._image_key = None
+        self._torch = torch
+        super().__init__(seed)
+
+    def set_context(self, context: dict | None) -> None:
+        """Context for the grounder (for CatalogueGrounder: segmentation and names)."""
+        self.context = context
+
+    def _encode(self, rgb: np.ndarray):
+        key = hashlib.blake2b(np.ascontiguousarray(rgb).tobytes(), digest_size=16).digest()
+        if key != self._image_key:
+            with self._torch.no_grad():
+                self._embedding = self.model.encode(rgb[None])
+            self._image_key = key
+        return self._embedding
+
+    def act(self, observation: dict) -> np.ndarray:
+        from .inference import predict
+        from .prompting import prompt_arrays
+
+        rgb = np.asarray(observation["rgb"], np.uint8)
+        prompt = Prompt.from_observation(observation["prompt"])
+        arrays = prompt_arrays(prompt, rgb.shape[:2], self.grounder, self.context, rgb)
+        embedding = self._encode(rgb)
+        pred = predict(self.model, embedding, arrays, rgb.shape[:2], top_k=self.top_k)
+        self.last_maps = {"mask": pred.mask, "quality": pred.quality, "rects": pred.rects, "prompt_box": arrays.get("box")}
+        if len(pred.rects) == 0:
+            u, v = _anchor(arrays, rgb.shape[:2])
+            return np.array([u, v, 0.0, 0.0], np.float32)
+        u, v, angle, opening = pred.rects[0, :4]
+        h, w = rgb.shape[:2]
+        return np.array([np.clip(u, 0, w - 1), np.clip(v, 0, h - 1), angle, min(opening, max(h, w))], np.float32)
+
+
+def _anchor(arrays: dict, shape) -> tuple[float, float]:
+    """Where a no-grasp action points: the prompt's first point or box centre."""
+    if arrays.get("points") is not None and len(arrays["points"]):
+        return float(arrays["points"][0, 0]), float(arrays["points"][0, 1])
+    if arrays.get("box") is not None:
+        b = arrays["box"]
+        return float((b[0] + b[2]) / 2), float((b[1] + b[3]) / 2)
+    return (shape[1] - 1) / 2, (shape[0] - 1) / 2

@@ -1,0 +1,139 @@
+"""GraspSAM training (smoke, resume), offline evaluation, the policy in the env, no-grasp."""
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import graspsim  # noqa: F401
+from graspsim import policies
+from graspsim.labelling import LabelConfig, label_dataset
+from graspsim.policies.graspsam.examples import Example, augment, flip, map_targets, rotate_quarter
+from graspsim.policies.graspsam.train import TrainConfig, train_graspsam
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gs") / "data"
+    label_dataset(LabelConfig(layout="single", scenes=3, seed=11, trials_per_object=3), out, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("gs") / "run"
+    config = TrainConfig(data=str(data), out=str(out), epochs=1, batch_size=2, val_fraction=0.34, seed=0)
+    return config, train_graspsam(config, progress=False)
+
+
+def test_augmentations_move_rectangles_with_the_image():
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    mask = np.zeros((8, 8), bool)
+    mask[1, 5] = True  # the pixel under the grasp centre
+    ex = Example(rgb, mask, np.array([[5.0, 1.0, 0.2, 4.0, 2.0]]), 2.0, "a", "a", "s")
+    for turned in (rotate_quarter(ex), flip(ex)):
+        u, v = turned.grasps[0, :2]
+        assert turned.mask[int(v), int(u)]  # the centre still lies on the same pixel
+    assert rotate_quarter(ex).grasps[0, 2] == pytest.approx(0.2 + np.pi / 2 - np.pi)  # wrapped to (-pi/2, pi/2]
+    assert flip(ex).grasps[0, 2] == pytest.approx(-0.2)
+    four = rotate_quarter(rotate_quarter(rotate_quarter(rotate_quarter(ex))))
+    np.testing.assert_allclose(four.grasps, ex.grasps, atol=1e-12)
+    a, b = augment(ex, np.random.default_rng(3)), augment(ex, np.random.default_rng(3))
+    np.testing.assert_array_equal(a.grasps, b.grasps)
+    t = map_targets(ex, 4, width_scale=2.0)
+    assert set(t) == {"mask", "quality", "cos2", "sin2", "width"} and t["mask"].shape == (4, 4)
+
+
+def test_training_writes_checkpoints_and_resumes(data, trained, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    import graspsim.policies.graspsam.train as train_module
+
+    config, summary = trained
+    for name in ("best.pt", "last.pt", "summary.json"):
+        assert (Path(config.out) / name).is_file(), name
+    assert len(summary["history"]) == 1 and 0.0 <= summary["best"]["top1"] <= 1.0
+    assert np.isfinite(summary["history"][0]["loss"])
+    assert len(train_graspsam(config, progress=False)["history"]) == 1  # finished: re-running trains nothing
+    with pytest.raises(ValueError, match="epochs"):
+        train_graspsam(TrainConfig(**{**config.__dict__, "epochs": 2}), progress=False)
+    with pytest.raises(ValueError, match="different training configuration"):
+        train_graspsam(TrainConfig(**{**config.__dict__, "lr": 0.5}), progress=False)
+
+    # a 2-epoch run interrupted after its first epoch and resumed ends with the weights of an uninterrupted one
+    whole = TrainConfig(**{**config.__dict__, "out": str(tmp_path / "whole"), "epochs": 2})
+    train_graspsam(whole, progress=False)
+    parts = TrainConfig(**{**whole.__dict__, "out": str(tmp_path / "parts")})
+    real_validate = train_module.validate
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_validate(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "validate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train_graspsam(parts, progress=False)
+    monkeypatch.setattr(train_module, "validate", real_validate)
+    resumed = train_graspsam(parts, progress=False)
+    assert len(resumed["history"]) == 2
+    a = torch.load(tmp_path / "whole" / "last.pt", weights_only=False)["model"]
+    b = torch.load(tmp_path / "parts" / "last.pt", weights_only=False)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_eval_cli_prints_per_prompt_accuracy(data, trained, capsys):
+    from graspsim.cli import main
+
+    config, _ = trained
+    assert main(["eval", "graspsam", "--checkpoint", f"{config.out}/best.pt", "--data", str(data), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "point: top-1" in text and "box: top-1" in text
+    assert main(["eval", "graspsam", "--checkpoint", f"{config.out}/missing.pt", "--data", str(data)]) == 2
+
+
+def test_policy_in_env_reuses_the_embedding_and_handles_no_grasp(trained, monkeypatch):
+    config, _ = trained
+    policy = policies.make("graspsam", checkpoint=f"{config.out}/best.pt")
+    env = gym.make("graspsim/PromptedGrasp-v0", layout="single").unwrapped
+    obs, _ = env.reset(seed=2)
+    calls = []
+    encode = policy.model.encode
+    monkeypatch.setattr(policy.model, "encode", lambda x: calls.append(1) or encode(x))
+    a1 = policy.act(obs)
+    a2 = policy.act(obs)
+    assert len(calls) == 1 and a1.shape == (4,) and a1.dtype == np.float32
+    np.testing.assert_array_equal(a1, a2)
+    assert policy.last_maps["mask"].shape == obs["depth"].shape and policy.last_maps["quality"].ndim == 2
+    _, reward, _, _, info = env.step(np.array([160, 160, 0.0, 0.0], np.float32))  # opening 0: no grasp
+    assert info["failure_mode"] == "no_grasp" and reward == 0.0 and np.isnan(info["grasp"]).all()
+    with pytest.raises(ValueError, match="does not exist"):
+        policies.make("graspsam", checkpoint="nowhere.pt")
+    with pytest.raises(ValueError, match="variant"):
+        policies.make("graspsam", checkpoint=f"{config.out}/best.pt", variant="vit_b")
+    env.close()
+
+
+def test_run_saves_the_model_figure(trained, tmp_path):
+    import cv2
+
+    from graspsim.cli import main
+
+    config, _ = trained
+    out = tmp_path / "r"
+    assert main(["run", "--policy", "graspsam", "--checkpoint", f"{config.out}/best.pt", "--layout", "single",
+                 "--episodes", "1", "--out", str(out), "--quiet"]) == 0
+    fig = cv2.imread(str(out / "figures" / "episode_0000.png"))
+    assert fig.shape[0] == 320 and fig.shape[1] == 5 * 320 + 4 * 4  # RGB | prompt | mask | grasp | quality
