@@ -409,10 +409,14 @@ def load_graspsam_weights(model: GraspSAM, path_or_checkpoint: PathOrDict, stric
     return report, dict(obj.get("metadata") or {})
 
 
-def save_graspsam_checkpoint(model: GraspSAM, path: Union[str, os.PathLike], metadata: Optional[Mapping[str, Any]] = None) -> Path:
+def save_graspsam_checkpoint(
+    model: GraspSAM, path: Union[str, os.PathLike], metadata: Optional[Mapping[str, Any]] = None, half: bool = False
+) -> Path:
     """Write our checkpoint format (see module doc) atomically; returns the path.
 
     ``metadata`` must be JSON-like (str, numbers, bools, None, lists, dicts).
+    ``half`` stores floating-point tensors as float16 (half the file size, for
+    shipping); loading casts them back to the model's dtype.
     """
     meta = json.loads(json.dumps(dict(metadata or {})))  # validates JSON-likeness
     config = dict(getattr(model, "build_config", {"variant": model.variant}))
@@ -421,7 +425,10 @@ def save_graspsam_checkpoint(model: GraspSAM, path: Union[str, os.PathLike], met
         "format_version": CHECKPOINT_FORMAT_VERSION,
         "variant": model.variant,
         "config": config,
-        "state_dict": {k: v.detach().to("cpu") for k, v in model.state_dict().items()},
+        "state_dict": {
+            k: (v.detach().to("cpu").half() if half and v.is_floating_point() else v.detach().to("cpu"))
+            for k, v in model.state_dict().items()
+        },
         "metadata": meta,
     }
     path = Path(path)
