@@ -102,6 +102,8 @@ def run_episodes(config: RunConfig, out: Path | None = None, figures: bool = Tru
             options = {"scene": scenes[i]} if scenes is not None else None
             obs, reset_info = env.reset(seed=seed, options=options)
             policy.reset(seed)
+            if config.prompt == "text" and hasattr(policy, "set_context"):
+                policy.set_context(_grounding_context(env))
             t0 = time.perf_counter()
             action = policy.act(obs)
             latency_ms = (time.perf_counter() - t0) * 1e3
@@ -169,6 +171,15 @@ def agreement(records: list[dict]) -> dict | None:
         f"rect_{'yes' if a else 'no'}_lift_{'yes' if b else 'no'}": counts.get((a, b), 0)
         for a in (True, False) for b in (True, False)
     }
+
+
+def _grounding_context(env) -> dict:
+    """What the simulator's grounder may know of the scene: the segmentation of the
+    current frame and the catalogue names, categories and colours of its objects."""
+    from graspsim.objects import get_object_set
+    from graspsim.grounding import catalogue_context
+
+    return catalogue_context(env.frame["segmentation"], env.world.names, get_object_set(env.spec_scene.object_set))
 
 
 def summarise(records: list[dict], elapsed_s: float) -> dict:

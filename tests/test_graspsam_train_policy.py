@@ -137,3 +137,14 @@ def test_run_saves_the_model_figure(trained, tmp_path):
                  "--episodes", "1", "--out", str(out), "--quiet"]) == 0
     fig = cv2.imread(str(out / "figures" / "episode_0000.png"))
     assert fig.shape[0] == 320 and fig.shape[1] == 5 * 320 + 4 * 4  # RGB | prompt | mask | grasp | quality
+
+
+def test_text_prompts_are_grounded_by_the_catalogue(trained, tmp_path):
+    from graspsim.cli import main
+
+    config, _ = trained
+    out = tmp_path / "t"
+    assert main(["run", "--policy", "graspsam", "--checkpoint", f"{config.out}/best.pt", "--layout", "pile",
+                 "--prompt", "text", "--episodes", "2", "--out", str(out), "--no-figures", "--quiet"]) == 0
+    records = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
+    assert len(records) == 2 and all(r["prompt"]["kind"] == "text" for r in records)

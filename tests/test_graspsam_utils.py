@@ -11,7 +11,7 @@ import pytest
 
 from graspsim.objects.catalogue import ObjectInfo
 from graspsim.policies.graspsam.decoding import decode_grasps, effective_min_distance
-from graspsim.policies.graspsam.grounding import (
+from graspsim.grounding import (
     CatalogueGrounder,
     Grounder,
     catalogue_context,
@@ -289,7 +289,7 @@ def tiny_owlvit(tmp_path_factory):
 
 
 def test_owlvit_grounder_tiny_local_model(tiny_owlvit, monkeypatch):
-    from graspsim.policies.graspsam.grounding import OwlVitGrounder
+    from graspsim.grounding import OwlVitGrounder
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     grounder = OwlVitGrounder(tiny_owlvit, threshold=0.0, device="cpu")

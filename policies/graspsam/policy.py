@@ -14,8 +14,10 @@ as a ``no_grasp`` failure. ``last_maps`` holds the predicted ``mask`` (bool
 H×W), the ``quality`` map (output frame), the ranked ``rects`` (K×6) and the
 ``prompt_box`` used for text prompts.
 
-Text prompts need a grounder (``grounder=``, see :mod:`.grounding`) and, for
-the catalogue grounder, a context set with :meth:`GraspSAMPolicy.set_context`.
+Text prompts go through a grounder (``grounder=``, see :mod:`graspsim.grounding`;
+default: the simulator's :class:`graspsim.grounding.CatalogueGrounder`, which needs
+the scene's segmentation and names through :meth:`GraspSAMPolicy.set_context`;
+``graspsim run`` sets it from the environment).
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ class GraspSAMPolicy(BasePolicy):
             if variant is not None and self.model.variant != variant:
                 raise ValueError(f"checkpoint {str(path)!r} holds variant {self.model.variant!r}, not {variant!r}")
         self.model.eval()
+        if grounder is None:
+            from graspsim.grounding import CatalogueGrounder
+
+            grounder = CatalogueGrounder()
         self.grounder = grounder
         self.context: dict | None = None
         self.top_k = int(top_k)

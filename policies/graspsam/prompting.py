@@ -16,7 +16,7 @@ bool (H, W). All coordinates are in pixels of the image of ``image_shape``.
 - box: ``box`` float32 (4,), clipped to the image;
 - mask: ``mask`` bool (H, W);
 - text: ``box`` from ``grounder.ground(text, rgb, context)``
-  (:mod:`.grounding`), validated and clipped like a box prompt.
+  (:mod:`graspsim.grounding`), validated and clipped like a box prompt.
 
 Fields a kind does not use are None. Invalid prompts raise ValueError naming
 the field and the value: a point outside the image (or not finite), labels
@@ -115,7 +115,7 @@ def prompt_arrays(
 ) -> dict:
     """Model prompt arrays for ``prompt`` on an image of ``image_shape`` (module docstring).
 
-    ``grounder`` (a :class:`.grounding.Grounder`), ``context`` and ``rgb`` are
+    ``grounder`` (a :class:`graspsim.grounding.Grounder`), ``context`` and ``rgb`` are
     used by text prompts only: the box is ``grounder.ground(prompt.text, rgb,
     context)``.
     """
@@ -137,7 +137,7 @@ def prompt_arrays(
     elif kind == "mask":
         out["mask"] = check_mask(prompt.mask, image_shape)
     else:  # text
-        from .grounding import ground_prompt
+        from graspsim.grounding import ground_prompt
 
         out["box"] = check_box(ground_prompt(prompt, grounder, rgb, context), image_shape, field="box (grounded text)")
     return out
