@@ -130,3 +130,50 @@ def format_bench_metric(r: dict) -> str:
             f"accuracy on the synthetic data (sanity only): {topk}",
         ]
     )
+
+
+def bench_policy(policy="graspsam", objects="primitives", layout="pile", episodes=20, seed=0, threads=None, policy_kwargs=None) -> dict:
+    """Policy latency (ms, medians and p95) on ``episodes`` scenes: ``new_image_ms`` is the
+    first prompt on a new image (a point), ``same_image_ms`` a further prompt (a box) on
+    the same image, which a model may answer from its cached image embedding."""
+    import gymnasium as gym
+
+    import graspsim  # noqa: F401
+    from graspsim import policies
+
+    if not (isinstance(episodes, int) and episodes >= 1):
+        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(int(threads))
+    pol = policies.make(policy, **(policy_kwargs or {}))
+    env = gym.make("graspsim/PromptedGrasp-v0", objects=objects, layout=layout, prompt="point").unwrapped
+    first, further = [], []
+    try:
+        obs, info = env.reset(seed=seed)
+        pol.act(obs)  # warm-up
+        for i in range(episodes):
+            obs, info = env.reset(seed=seed + i + 1)
+            t0 = time.perf_counter()
+            pol.act(obs)
+            first.append((time.perf_counter() - t0) * 1e3)
+            obs2, _ = env.reset(seed=seed + i + 1, options={"scene": env.spec_scene, "prompt": "box", "target": info["target_id"]})
+            t0 = time.perf_counter()
+            pol.act(obs2)
+            further.append((time.perf_counter() - t0) * 1e3)
+    finally:
+        env.close()
+    return {
+        "policy": policy, "episodes": episodes, "threads": threads,
+        "new_image_ms": float(np.median(first)), "new_image_p95_ms": float(np.percentile(first, 95)),
+        "same_image_ms": float(np.median(further)), "same_image_p95_ms": float(np.percentile(further, 95)),
+    }
+
+
+def format_bench_policy(r: dict) -> str:
+    return "\n".join([
+        f"graspsim bench policy: {r['policy']}, {r['episodes']} images, batch 1, torch threads {r['threads'] or 'default'}",
+        f"new image (first prompt): {r['new_image_ms']:.1f} ms median, {r['new_image_p95_ms']:.1f} ms p95",
+        f"same image (further prompt): {r['same_image_ms']:.1f} ms median, {r['same_image_p95_ms']:.1f} ms p95",
+    ])

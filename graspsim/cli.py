@@ -118,6 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     sim = bench_sub.add_parser("sim", help="whole-episode throughput of the random policy and its parts")
     _add_scene_args(sim)
     sim.add_argument("--episodes", type=int, default=20)
+    bp = bench_sub.add_parser("policy", help="policy latency: a new image, and a further prompt on the same image")
+    bp.add_argument("--policy", default="graspsam")
+    bp.add_argument("--checkpoint", default=None)
+    bp.add_argument("--objects", default="primitives")
+    bp.add_argument("--layout", default="pile")
+    bp.add_argument("--episodes", type=int, default=20)
+    bp.add_argument("--seed", type=int, default=0)
+    bp.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     metric = bench_sub.add_parser("metric", help="rectangle-metric evaluation speed")
     metric.add_argument("--predictions", type=int, default=10000)
     metric.add_argument("--ground-truth", type=int, default=20, help="ground-truth rectangles per prediction")
@@ -141,6 +149,12 @@ def _run(args) -> int:
 
 
 def _bench(args) -> int:
+    if args.bench == "policy":
+        from graspsim.bench import bench_policy, format_bench_policy
+
+        kwargs = {} if args.checkpoint is None else {"checkpoint": args.checkpoint}
+        print(format_bench_policy(bench_policy(args.policy, args.objects, args.layout, args.episodes, args.seed, args.threads, kwargs)))
+        return 0
     if args.bench == "metric":
         from graspsim.bench import bench_metric, format_bench_metric
 
