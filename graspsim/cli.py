@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scene_args(run)
     run.add_argument("--episodes", type=int, default=None, help="episodes (default: 20, or every scene of --suite)")
     run.add_argument("--checkpoint", default=None, help="model checkpoint for learned policies (default: the shipped one)")
+    run.add_argument("--policy-kwargs", default=None, help='JSON keyword arguments for the policy, e.g. \'{"collision_check": true}\'')
     run.add_argument("--suite", default=None, help="replay a labelled suite (primitives-test, random-urdfs-test or a .jsonl file)")
     run.add_argument("--label-targets", action="store_true",
                      help="label each generated scene's target by trials on the fly (rectangle metric; slow)")
@@ -132,6 +133,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _policy_kwargs(args) -> dict:
+    import json
+
+    kwargs = {}
+    if args.policy_kwargs:
+        try:
+            kwargs = json.loads(args.policy_kwargs)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--policy-kwargs must be a JSON object, got {args.policy_kwargs!r} ({exc})") from None
+        if not isinstance(kwargs, dict):
+            raise ValueError(f"--policy-kwargs must be a JSON object, got {args.policy_kwargs!r}")
+    if args.checkpoint is not None:
+        kwargs["checkpoint"] = args.checkpoint
+    return kwargs
+
+
 def _run(args) -> int:
     from graspsim.runner import RunConfig, format_summary, run_episodes
 
@@ -139,7 +156,7 @@ def _run(args) -> int:
         policy=args.policy, objects=args.objects, layout=args.layout, prompt=args.prompt, episodes=args.episodes,
         seed=args.seed, split=args.split, object_count=args.object_count, shake=args.shake,
         suite=args.suite, label_targets=args.label_targets,
-        policy_kwargs={} if args.checkpoint is None else {"checkpoint": args.checkpoint},
+        policy_kwargs=_policy_kwargs(args),
     )
     summary = run_episodes(config, args.out, figures=not args.no_figures, progress=not args.quiet)
     print(format_summary(summary))

@@ -148,3 +148,4 @@ def test_text_prompts_are_grounded_by_the_catalogue(trained, tmp_path):
                  "--prompt", "text", "--episodes", "2", "--out", str(out), "--no-figures", "--quiet"]) == 0
     records = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
     assert len(records) == 2 and all(r["prompt"]["kind"] == "text" for r in records)
+
