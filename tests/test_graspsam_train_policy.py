@@ -149,3 +149,15 @@ def test_text_prompts_are_grounded_by_the_catalogue(trained, tmp_path):
     records = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
     assert len(records) == 2 and all(r["prompt"]["kind"] == "text" for r in records)
 
+
+
+def test_training_reads_other_loaders_formats(data, tmp_path):
+    """Training takes any loader's data set: here our sim set exported to Jacquard's layout."""
+    from graspsim.datasets import open_dataset
+    from graspsim.datasets.jacquard import write_jacquard
+
+    write_jacquard(open_dataset("sim", data), tmp_path / "jacquard", image_size=128, progress=False)
+    config = TrainConfig(data=str(tmp_path / "jacquard"), data_format="jacquard", out=str(tmp_path / "run"),
+                         epochs=1, batch_size=2, val_fraction=0.34)
+    summary = train_graspsam(config, progress=False)
+    assert summary["train_examples"] >= 1 and summary["val_examples"] >= 1
