@@ -44,7 +44,7 @@ cos 2θ and sin 2θ are left linear. See ``model.py`` for the map conventions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Type
+from typing import Optional, Type
 
 import torch
 from segment_anything.modeling import MaskDecoder
@@ -160,6 +160,11 @@ class GraspMaskDecoder(MaskDecoder):
             [self.iou_token.weight, self.mask_tokens.weight, self.hq_token.weight, self.grasp_tokens.weight], dim=0
         )
 
+    def image_features(self, image_embeddings: torch.Tensor, early_features: torch.Tensor) -> torch.Tensor:
+        """The per-image high-resolution features (compressed embedding + early feature),
+        ``B×C/8×S×S``; they do not depend on the prompt."""
+        return self.compress_embedding(image_embeddings) + self.compress_early(early_features)
+
     def forward(  # type: ignore[override]
         self,
         image_embeddings: torch.Tensor,
@@ -167,14 +172,16 @@ class GraspMaskDecoder(MaskDecoder):
         image_pe: torch.Tensor,
         sparse_prompt_embeddings: torch.Tensor,
         dense_prompt_embeddings: torch.Tensor,
+        hq_features: Optional[torch.Tensor] = None,
     ) -> DecoderOutput:
         b = sparse_prompt_embeddings.shape[0]
         be = image_embeddings.shape[0]
         if be not in (1, b):
             raise ValueError(f"image batch {be} does not match prompt batch {b} (must be equal, or 1 image)")
 
-        # Per-image high-resolution features (computed once per image, then broadcast).
-        hq_features = self.compress_embedding(image_embeddings) + self.compress_early(early_features)
+        # Per-image high-resolution features (given when computed at encoding; broadcast over prompts).
+        if hq_features is None:
+            hq_features = self.image_features(image_embeddings, early_features)
 
         tokens = self.output_tokens().unsqueeze(0).expand(b, -1, -1)
         tokens = torch.cat([tokens, sparse_prompt_embeddings], dim=1)

@@ -134,6 +134,9 @@ class Embedding:
         input_size: ``(h', w')`` of the resized image inside the padded
             ``image_size×image_size`` model input.
         image_size: the model input side ``S_in``.
+        hq_features: ``B×C/8×S×S`` the decoder's per-image high-resolution
+            features (compressed embedding + early feature), computed once at
+            encoding so that further prompts skip them.
     """
 
     image_embedding: torch.Tensor
@@ -141,6 +144,7 @@ class Embedding:
     original_size: tuple[int, int]
     input_size: tuple[int, int]
     image_size: int
+    hq_features: Optional[torch.Tensor] = None
 
     @property
     def batch_size(self) -> int:
@@ -161,7 +165,8 @@ class Embedding:
         """The embedding of a subset of the batch (an int keeps a batch of 1)."""
         if isinstance(index, int):
             index = slice(index, index + 1)
-        return replace(self, image_embedding=self.image_embedding[index], early_feature=self.early_feature[index])
+        hq = None if self.hq_features is None else self.hq_features[index]
+        return replace(self, image_embedding=self.image_embedding[index], early_feature=self.early_feature[index], hq_features=hq)
 
 
 @dataclass
@@ -324,7 +329,8 @@ class GraspSAM(nn.Module):
         """Encode a batch of images once; reuse the result for any prompts."""
         x, original, resized = self.preprocess(images)
         embedding, early = self.image_encoder(x)
-        return Embedding(embedding, early, original, resized, self.image_size)
+        hq = self.mask_decoder.image_features(embedding, early)
+        return Embedding(embedding, early, original, resized, self.image_size, hq)
 
     # ------------------------------------------------------------ decoding
     def _as_tensor(self, value: ArrayLike, dtype=torch.float32) -> torch.Tensor:
@@ -429,6 +435,7 @@ class GraspSAM(nn.Module):
             image_pe=pe.get_dense_pe(),
             sparse_prompt_embeddings=sparse,
             dense_prompt_embeddings=dense,
+            hq_features=embedding.hq_features,
         )
         return GraspOutput(out.mask_logits, out.grasp_maps, out.iou_pred, out.sam_mask_logits)
 
