@@ -148,7 +148,7 @@ def label_objects(world, spec, frame: dict, targets, trials_per_object: int = TR
 
 def visible_objects(segmentation: np.ndarray, indices, min_visible_px: int = MIN_VISIBLE_PX) -> list[int]:
     """Object indices with at least ``min_visible_px`` pixels in the segmentation (index + 1)."""
-    counts = np.bincount(segmentation.ravel().astype(np.int64) + 0, minlength=max(indices, default=-1) + 2)
+    counts = np.bincount(segmentation.ravel().astype(np.int64), minlength=max(indices, default=-1) + 2)
     return [i for i in sorted(indices) if counts[i + 1] >= min_visible_px]
 
 

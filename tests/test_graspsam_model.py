@@ -31,14 +31,7 @@ from graspsim.policies.graspsam import (  # noqa: E402
 from graspsim.policies.graspsam.decoder import ADDED_MODULES  # noqa: E402
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    # CPU tests share a small machine: one intra-op thread avoids the spinning
-    # of oversubscribed OpenMP threads (a 10x slowdown when cores are busy).
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

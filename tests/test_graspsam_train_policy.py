@@ -14,12 +14,7 @@ from graspsim.policies.graspsam.examples import Example, augment, flip, map_targ
 from graspsim.policies.graspsam.train import TrainConfig, train_graspsam
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

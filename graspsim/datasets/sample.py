@@ -16,6 +16,7 @@ single-object and cluttered data sets (see :mod:`graspsim.datasets.splits`).
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -77,7 +78,7 @@ class Item(NamedTuple):
     identity: str
 
 
-class GraspDataset:
+class GraspDataset(abc.ABC):
     """Base class of the loaders: subclasses fill ``self.ids`` and
     ``self._objects`` (per sample: list of (key, identity)) in ``__init__``
     and implement ``load(i)``."""
@@ -110,8 +111,9 @@ class GraspDataset:
         for i in range(len(self)):
             yield self.load(i)
 
-    def load(self, i: int) -> GraspSample:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def load(self, i: int) -> GraspSample:
+        """Read sample ``i`` (0 <= i < len) from disk."""
 
     def items(self) -> list[Item]:
         """Every (sample, object) pair, in order."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from graspsim.rectangles import scale_rects
 
@@ -51,8 +52,6 @@ def to_predictions(model: GraspSAM, output: GraspOutput, original_size, jaw_px: 
     mask_small = (output.mask_logits[:, 0] > 0).cpu().numpy()
     maps = output.grasp_maps.detach().float().cpu().numpy()
     logits = output.mask_logits.detach().float()
-    import torch.nn.functional as F
-
     # mask in the original frame: upsample the output frame to max side, crop the padding
     side = max(h, w)
     full = F.interpolate(logits, size=(side, side), mode="bilinear", align_corners=False)[:, 0, :h, :w] > 0

@@ -31,21 +31,13 @@ import numpy as np
 
 from graspsim.prompts import PROMPT_KINDS, Prompt
 
+from .targets import check_hw
+
 TRAINING_PROMPT_KINDS = ("points", "point", "box")
 #: positive points of a "points" training prompt (GraspSAM trains with 10)
 TRAINING_POINTS = 10
 #: largest jitter (pixels) added to each side of a training box
 BOX_JITTER_PX = 4.0
-
-
-def _image_hw(image_shape) -> tuple[int, int]:
-    try:
-        h, w = (int(s) for s in tuple(image_shape)[:2])
-    except (TypeError, ValueError):
-        raise ValueError(f"image_shape must be (H, W) or (H, W, C), got {image_shape!r}") from None
-    if h <= 0 or w <= 0:
-        raise ValueError(f"image_shape must have positive sizes, got {image_shape!r}")
-    return h, w
 
 
 def _empty() -> dict:
@@ -54,7 +46,7 @@ def _empty() -> dict:
 
 def check_points(points, labels, image_shape) -> tuple[np.ndarray, np.ndarray]:
     """Validated (N, 2) float32 points and (N,) int64 labels; padding (label -1) dropped."""
-    h, w = _image_hw(image_shape)
+    h, w = check_hw(image_shape, "image_shape")
     p = np.asarray(points, np.float64).reshape(-1, 2) if np.size(points) else np.zeros((0, 2))
     lab = np.asarray(labels, np.int64).reshape(-1) if np.size(labels) else np.zeros((0,), np.int64)
     if len(lab) != len(p):
@@ -78,7 +70,7 @@ def check_points(points, labels, image_shape) -> tuple[np.ndarray, np.ndarray]:
 
 def check_box(box, image_shape, field: str = "box") -> np.ndarray:
     """A validated float32 (4,) box (u0, v0, u1, v1), clipped to [0, W-1] x [0, H-1]."""
-    h, w = _image_hw(image_shape)
+    h, w = check_hw(image_shape, "image_shape")
     if box is None:
         raise ValueError(f"prompt {field}: the prompt has no box")
     b = np.asarray(box, np.float64).reshape(-1)
@@ -94,7 +86,7 @@ def check_box(box, image_shape, field: str = "box") -> np.ndarray:
 
 def check_mask(mask, image_shape) -> np.ndarray:
     """A validated bool (H, W) mask with at least one pixel."""
-    h, w = _image_hw(image_shape)
+    h, w = check_hw(image_shape, "image_shape")
     if mask is None:
         raise ValueError("prompt mask: the prompt has no mask")
     m = np.asarray(mask)

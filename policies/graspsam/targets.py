@@ -52,13 +52,14 @@ CENTRE_FRACTION = 1.0 / 3.0
 _COORD_LIMIT = float(1 << 20)  # pixels; keeps fixed-point coordinates inside int32
 
 
-def _check_shape(shape) -> tuple[int, int]:
+def check_hw(shape, field: str = "shape") -> tuple[int, int]:
+    """(H, W) from a shape (H, W) or (H, W, C); ValueError naming ``field`` otherwise."""
     try:
         h, w = (int(s) for s in tuple(shape)[:2])
     except (TypeError, ValueError):
-        raise ValueError(f"shape must be (H, W), got {shape!r}") from None
+        raise ValueError(f"{field} must be (H, W) or (H, W, C), got {shape!r}") from None
     if h <= 0 or w <= 0:
-        raise ValueError(f"shape must be (H, W) with positive sizes, got {shape!r}")
+        raise ValueError(f"{field} must have positive sizes, got {shape!r}")
     return h, w
 
 
@@ -74,8 +75,8 @@ def resize_rects(rects, from_shape, to_shape) -> np.ndarray:
     longest-side-resized input, which leaves coordinates unchanged: pass the
     padded shape as ``from_shape``). Returns a float64 (N, 5) copy.
     """
-    h0, w0 = _check_shape(from_shape)
-    h1, w1 = _check_shape(to_shape)
+    h0, w0 = check_hw(from_shape)
+    h1, w1 = check_hw(to_shape)
     fu, fv = w1 / w0, h1 / h0
     if abs(fu - fv) > 1e-6 * max(fu, fv):
         raise ValueError(
@@ -108,7 +109,7 @@ def grasp_targets(rects, shape, width_scale: float) -> dict[str, np.ndarray]:
         (opening / width_scale clipped to [0, 1] on the support, else 0).
         Overlaps: the later rectangle in ``rects`` wins (module docstring).
     """
-    h, w = _check_shape(shape)
+    h, w = check_hw(shape)
     width_scale = float(width_scale)
     if not (math.isfinite(width_scale) and width_scale > 0):
         raise ValueError(f"width_scale must be a positive number of pixels, got {width_scale!r}")

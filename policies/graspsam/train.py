@@ -192,6 +192,7 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
     from tqdm import tqdm
 
     from .build import build_graspsam, save_graspsam_checkpoint
+    from .examples import augment
 
     config.check()
     device = pick_device(config.device)
@@ -231,8 +232,6 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
         losses = []
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{config.epochs}", unit="step", disable=not progress)
         for step in bar:
-            from .examples import augment
-
             batch = [augment(train[j], rng) for j in order[step * config.batch_size : (step + 1) * config.batch_size]]
             kind = config.prompt_kinds[int(rng.integers(len(config.prompt_kinds)))]
             prompts = _batch_prompts(batch, kind, rng)
