@@ -1,0 +1,223 @@
+"""One benchmark episode as a self-contained task, and the worker-side code that runs it.
+
+An :class:`EpisodeTask` names everything an episode depends on (policy and
+its arguments, environment and its arguments, prompt kind, seed, and the
+scene for suite episodes), so :func:`run_episode` gives the same record in
+any process: the environment is reset with ``seed`` (or the suite scene),
+the policy with ``seed``, and policies run with one torch thread. Workers
+cache one environment and their policies between tasks.
+
+An episode record (one JSON line of ``episodes.jsonl``) holds: ``key``
+(``policy/prompt/episode``), ``policy``, ``prompt_kind``, ``episode``,
+``seed``, ``scene_id``, ``suite``, ``objects``, ``layout``, ``target_id``,
+``target_name``, ``target_category``, ``prompt`` (the prompt's dict),
+``action`` (u, v, angle, opening_px), ``grasp`` (executed world grasp x, y,
+z [m], yaw [rad], opening [m], or null), ``success``, ``failure_mode``,
+``lifted_ids``, ``rect_success`` / ``rect_iou`` / ``rect_angle_error_deg``
+(null when the target is unlabelled), ``timings_ms`` (environment parts and
+``policy_ms``), ``error`` (null, or the text of a crash), ``scene`` (the
+scene spec without labels) and, for ``Declutter-v0``, ``attempts``,
+``successes``, ``objects_presented``, ``objects_removed``,
+``grasp_success_rate``, ``declutter_rate`` and ``steps`` (per attempt:
+target, action, success, failure mode).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+ENVS = {"prompted": "graspsim/PromptedGrasp-v0", "declutter": "graspsim/Declutter-v0"}
+
+
+@dataclass(frozen=True)
+class EpisodeTask:
+    """Everything one episode depends on (picklable; JSON fields keep it hashable).
+
+    policy: a registered policy name or ``"module:attribute"`` (a factory).
+    label: the policy's name in the results (the same policy with other
+        arguments needs another label).
+    env: ``"prompted"`` or ``"declutter"``; env_kwargs: JSON object of the
+        environment's constructor arguments (the prompt kind goes to reset).
+    scene: a suite scene's dict (episode ``episode`` replays it) or None
+        (the scene is generated from ``seed``). figure: a PNG path or None.
+    """
+
+    policy: str
+    policy_kwargs: str
+    label: str
+    env: str
+    env_kwargs: str
+    prompt: str
+    episode: int
+    seed: int
+    scene_id: str
+    suite: str | None = None
+    scene: dict | None = None
+    figure: str | None = None
+
+    @property
+    def key(self) -> str:
+        return episode_key(self.label, self.prompt, self.episode)
+
+
+def episode_key(label: str, prompt: str, episode: int) -> str:
+    return f"{label}/{prompt}/{episode}"
+
+
+def safe_name(label: str) -> str:
+    """A policy label as a file or folder name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_") or "policy"
+
+
+_ENV: dict = {}
+_POLICIES: dict = {}
+
+
+def preload_policy(task_policy: str, policy_kwargs: str, instance) -> None:
+    """Use ``instance`` for tasks with these policy fields (in-process runs only)."""
+    _POLICIES[(task_policy, policy_kwargs)] = instance
+
+
+def _one_torch_thread() -> None:
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+
+
+def _environment(task: EpisodeTask):
+    import gymnasium as gym
+
+    import graspsim  # noqa: F401  (registers the environments)
+
+    key = (task.env, task.env_kwargs)
+    if _ENV.get("key") != key:
+        if "env" in _ENV:
+            _ENV.pop("env").close()
+        _ENV["env"] = gym.make(ENVS[task.env], render_mode="rgb_array", **json.loads(task.env_kwargs)).unwrapped
+        _ENV["key"] = key
+    return _ENV["env"]
+
+
+def _policy(task: EpisodeTask):
+    from graspsim import policies
+
+    key = (task.policy, task.policy_kwargs)
+    if key not in _POLICIES:
+        _POLICIES[key] = policies.make(task.policy, **json.loads(task.policy_kwargs))
+    return _POLICIES[key]
+
+
+def _grounding_context(env) -> dict:
+    """What the simulator's grounder may know of the scene: the segmentation of the
+    current frame and the catalogue names, categories and colours of its objects."""
+    from graspsim.grounding import catalogue_context
+    from graspsim.objects import get_object_set
+
+    return catalogue_context(env.frame["segmentation"], env.world.names, get_object_set(env.spec_scene.object_set))
+
+
+def _category(object_set: str, name: str) -> str:
+    from graspsim.objects import get_object_set
+
+    try:
+        return get_object_set(object_set).get(name).category
+    except (KeyError, ValueError):
+        return ""
+
+
+def _act(env, policy, obs, prompt_kind: str):
+    if prompt_kind == "text" and hasattr(policy, "set_context"):
+        policy.set_context(_grounding_context(env))
+    _one_torch_thread()
+    t0 = time.perf_counter()
+    action = policy.act(obs)
+    return np.asarray(action, np.float32), (time.perf_counter() - t0) * 1e3
+
+
+def _attempt_fields(info: dict) -> dict:
+    return {
+        "grasp": None if np.isnan(info["grasp"]).any() else np.round(info["grasp"], 5).tolist(),
+        "success": bool(info["success"]),
+        "failure_mode": info["failure_mode"] or None,
+        "lifted_ids": [int(i) for i in info["lifted_ids"]],
+        "rect_success": info.get("rect_success"),
+        "rect_iou": round(float(info["rect_iou"]), 4) if "rect_iou" in info else None,
+        "rect_angle_error_deg": round(float(info["rect_angle_error_deg"]), 3) if "rect_iou" in info else None,
+    }
+
+
+def run_episode(task: EpisodeTask) -> dict:
+    """Run one episode and return its record (see the module docstring)."""
+    started = time.perf_counter()
+    env = _environment(task)
+    policy = _policy(task)
+    options = {"prompt": task.prompt}
+    if task.scene is not None:
+        options["scene"] = task.scene
+    obs, reset_info = env.reset(seed=task.seed, options=options)
+    policy.reset(task.seed)
+    scene = {k: v for k, v in reset_info["scene"].items() if k != "labels"}
+    record = {
+        "key": task.key, "policy": task.label, "prompt_kind": task.prompt, "episode": task.episode,
+        "seed": task.seed, "scene_id": task.scene_id, "suite": task.suite,
+        "objects": scene["object_set"], "layout": scene["layout"],
+        "target_id": reset_info["target_id"], "target_name": reset_info["target_name"],
+        "target_category": _category(scene["object_set"], reset_info["target_name"]),
+        "prompt": reset_info["prompt"],
+    }
+    first_obs, first_prompt = obs, env.prompt
+    action, policy_ms = _act(env, policy, obs, task.prompt)
+    obs, _, terminated, truncated, info = env.step(action)
+    record.update(action=np.round(action.astype(float), 4).tolist(), **_attempt_fields(info))
+    timings = {**{k: round(float(v), 2) for k, v in env.timings.items()}, "policy_ms": round(policy_ms, 2)}
+    figure_args = (first_obs["rgb"], first_prompt, dict(getattr(policy, "last_maps", {}) or {}), env.last_grasp, info["success"])
+    if task.env == "declutter":
+        steps = [{"target_id": record["target_id"], "action": record["action"], "success": record["success"],
+                  "failure_mode": record["failure_mode"]}]
+        latencies = [policy_ms]
+        while not (terminated or truncated):
+            target = int(info["next_target_id"])
+            action, ms = _act(env, policy, obs, task.prompt)
+            latencies.append(ms)
+            obs, _, terminated, truncated, info = env.step(action)
+            steps.append({"target_id": target, "action": np.round(action.astype(float), 4).tolist(),
+                          "success": bool(info["success"]), "failure_mode": info["failure_mode"] or None})
+        record.update({k: info[k] for k in ("attempts", "successes", "objects_presented", "objects_removed",
+                                             "grasp_success_rate", "declutter_rate")})
+        record["steps"] = steps
+        timings["policy_ms"] = round(float(np.median(latencies)), 2)
+    if task.figure is not None:
+        _save_figure(task.figure, *figure_args)
+    timings["episode_ms"] = round((time.perf_counter() - started) * 1e3, 2)
+    record["timings_ms"] = timings
+    record["error"] = None
+    record["scene"] = scene
+    return record
+
+
+def _save_figure(path: str, rgb, prompt, maps: dict, grasp, success) -> None:
+    from pathlib import Path
+
+    from graspsim.figures import episode_figure, model_figure, save_png
+
+    if "mask" in maps and "quality" in maps:  # a model's figure: RGB | prompt | mask | grasp | quality
+        fig = model_figure(rgb, prompt, maps["mask"], grasp, maps["quality"], success)
+    else:
+        fig = episode_figure(rgb, prompt, grasp, success)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    save_png(path, fig)
+
+
+def error_record(task: EpisodeTask, error: str) -> dict:
+    """The record of an episode that did not finish (its worker crashed, timed out or raised)."""
+    return {
+        "key": task.key, "policy": task.label, "prompt_kind": task.prompt, "episode": task.episode,
+        "seed": task.seed, "scene_id": task.scene_id, "suite": task.suite, "success": None,
+        "failure_mode": None, "rect_success": None, "error": error,
+    }

@@ -1,0 +1,222 @@
+"""``report.md`` and the figures of a benchmark folder, and markdown results tables.
+
+Figures (PNG, in ``figures/``): ``success_by_category.png`` (success rate
+per object category and policy, with Wilson 95% intervals),
+``failure_modes.png`` (failure-mode counts per policy and prompt), and
+``examples_<policy>_<prompt>.png`` (a grid of saved episode figures, up to
+three successes in the left column and three failures in the right; with a
+learned model in GraspSAM's style RGB | prompt | mask | grasp | quality).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .episode import safe_name
+
+EXAMPLES_PER_KIND = 3
+
+
+def _pct(x) -> str:
+    return f"{x:.2f}"
+
+
+def results_table(summaries: list[tuple[str, dict]]) -> str:
+    """One markdown row per (policy, prompt) group of each ``(scenes, summary)``."""
+    rows = [
+        "| policy | scenes | prompt | episodes | success (95% CI) | rect-metric acc. | agreement | main failure modes | latency p50 / p95 ms | episodes/s per worker |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for scenes, summary in summaries:
+        for g in summary["groups"].values():
+            modes = sorted(((n, m) for m, n in g["failure_modes"].items() if n), reverse=True)[:2]
+            lo, hi = g["success_ci95"]
+            rect = _pct(g["rect_accuracy"]) if "rect_accuracy" in g else "-"
+            agree = _pct(g["agreement_rate"]) if "agreement_rate" in g else "-"
+            errors = f" ({g['errors']} errors)" if g["errors"] else ""
+            rows.append(
+                f"| {g['policy']} | {scenes} | {g['prompt']} | {g['episodes']}{errors} "
+                f"| {_pct(g['success_rate'])} ({_pct(lo)}–{_pct(hi)}) | {rect} | {agree} "
+                f"| {', '.join(f'{m} {n}' for n, m in modes) or '-'} "
+                f"| {g['policy_latency_ms']['p50']:.0f} / {g['policy_latency_ms']['p95']:.0f} "
+                f"| {g['episodes_per_second_per_worker']:.2f} |"
+            )
+    return "\n".join(rows)
+
+
+def scenes_of(summary: dict) -> str:
+    c = summary.get("config", {})
+    return f"suite {c['suite']}" if c.get("suite") else f"{c.get('objects')} {c.get('layout')}"
+
+
+def _category_table(summary: dict) -> str:
+    groups = summary["groups"]
+    categories = sorted({c for g in groups.values() for c in g["per_category"]})
+    rows = ["| category | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
+    for c in categories:
+        cells = []
+        for g in groups.values():
+            s = g["per_category"].get(c)
+            cells.append("-" if s is None else f"{s['rate']:.2f} ({s['successes']}/{s['episodes']})")
+        rows.append(f"| {c} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def _agreement_lines(g: dict) -> list[str]:
+    if "agreement" not in g:
+        return []
+    a = g["agreement"]
+    return [
+        f"Agreement of the rectangle metric with lifting, `{g['policy']}/{g['prompt']}` "
+        f"({g['labelled_episodes']} labelled episodes):",
+        "",
+        "| | lifted | not lifted |",
+        "|---|---|---|",
+        f"| rect correct | {a['rect_yes_lift_yes']} | {a['rect_yes_lift_no']} |",
+        f"| rect wrong | {a['rect_no_lift_yes']} | {a['rect_no_lift_no']} |",
+        "",
+    ]
+
+
+def report_markdown(summary: dict, records: list[dict], figures: list[str]) -> str:
+    c = summary["config"]
+    lines = [
+        "# graspsim benchmark report",
+        "",
+        f"Scenes: {scenes_of(summary)}; seed {c['seed']}; environment {c['env']}; "
+        f"{summary['episodes']} finished episodes, {summary['errors']} errors; "
+        f"{summary['workers']} worker(s), backend {summary['backend']}; {summary['elapsed_s']:.0f} s "
+        f"({summary['episodes_per_second']:.2f} episodes/s).",
+        "",
+        "## Results",
+        "",
+        results_table([(scenes_of(summary), summary)]),
+        "",
+        "Success intervals are Wilson 95% score intervals. Rectangle-metric accuracy counts labelled "
+        "episodes only.",
+        "",
+    ]
+    declutter = [g for g in summary["groups"].values() if "declutter_rate" in g]
+    if declutter:
+        lines += ["## Clutter removal", "", "| policy | prompt | rounds | attempts | grasp success rate | declutter rate |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {g['policy']} | {g['prompt']} | {g['episodes']} | {g['attempts']} | {_pct(g['grasp_success_rate'])} "
+                  f"| {_pct(g['declutter_rate'])} |" for g in declutter]
+        lines.append("")
+    lines += ["## Success by object category", "", _category_table(summary), ""]
+    for g in summary["groups"].values():
+        lines += _agreement_lines(g)
+    errors = [r for r in records if r.get("error")]
+    if errors:
+        lines += ["## Errors", ""]
+        lines += [f"- `{r['key']}` (seed {r['seed']}): {r['error'].strip().splitlines()[-1]}" for r in errors[:20]]
+        if len(errors) > 20:
+            lines.append(f"- ... and {len(errors) - 20} more (see episodes.jsonl)")
+        lines.append("")
+    if figures:
+        lines += ["## Figures", ""] + [f"![{Path(f).stem}]({f})" for f in figures] + [""]
+    return "\n".join(lines)
+
+
+def _plot_categories(summary: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = summary["groups"]
+    categories = sorted({c for g in groups.values() for c in g["per_category"]})
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(categories) * max(1, len(groups)) ** 0.5 + 2), 3.6))
+    width = 0.8 / max(1, len(groups))
+    x = np.arange(len(categories))
+    for k, (name, g) in enumerate(groups.items()):
+        rates = np.array([g["per_category"].get(c, {"rate": np.nan})["rate"] for c in categories])
+        ci = np.array([g["per_category"].get(c, {"ci95": [np.nan, np.nan]})["ci95"] for c in categories])
+        err = np.vstack([rates - ci[:, 0], ci[:, 1] - rates])
+        ax.bar(x + (k - (len(groups) - 1) / 2) * width, rates, width, yerr=err, capsize=2, label=name)
+    ax.set_xticks(x, categories, rotation=30, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("success rate (95% CI)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_failures(summary: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = summary["groups"]
+    modes = [m for m in next(iter(groups.values()))["failure_modes"]
+             if any(g["failure_modes"][m] for g in groups.values())]
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.2 * len(groups) + 2), 3.6))
+    bottom = np.zeros(len(groups))
+    for m in modes:
+        counts = np.array([g["failure_modes"][m] for g in groups.values()], float)
+        ax.bar(list(groups), counts, bottom=bottom, label=m)
+        bottom += counts
+    ax.set_ylabel("failed episodes")
+    ax.tick_params(axis="x", rotation=30)
+    if modes:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _example_grid(out: Path, records: list[dict], label: str, prompt: str) -> np.ndarray | None:
+    import cv2
+
+    folder = out / "figures" / "episodes" / safe_name(label) / prompt
+    ok = [r for r in records if r.get("error") is None and r["policy"] == label and r["prompt_kind"] == prompt]
+
+    def images(success: bool) -> list[np.ndarray]:
+        found = []
+        for r in ok:
+            path = folder / f"episode_{r['episode']:04d}.png"
+            if bool(r["success"]) == success and path.is_file():
+                found.append(cv2.imread(str(path), cv2.IMREAD_COLOR))
+            if len(found) == EXAMPLES_PER_KIND:
+                break
+        return found
+
+    good, bad = images(True), images(False)
+    if not good and not bad:
+        return None
+    shape = (good or bad)[0].shape
+    blank = np.full(shape, 255, np.uint8)
+    rows = []
+    for k in range(max(len(good), len(bad))):
+        left = good[k] if k < len(good) else blank
+        right = bad[k] if k < len(bad) else blank
+        rows.append(np.hstack([left, np.full((shape[0], 8, 3), 255, np.uint8), right]))
+    return np.vstack(rows)
+
+
+def write_report(out, summary: dict, records: list[dict]) -> list[str]:
+    """Write the figures and ``report.md`` into ``out``; returns the figure paths (relative)."""
+    import cv2
+
+    out = Path(out)
+    (out / "figures").mkdir(exist_ok=True)
+    figures = []
+    if summary["episodes"]:
+        _plot_categories(summary, out / "figures" / "success_by_category.png")
+        _plot_failures(summary, out / "figures" / "failure_modes.png")
+        figures += ["figures/success_by_category.png", "figures/failure_modes.png"]
+        for g in summary["groups"].values():
+            grid = _example_grid(out, records, g["policy"], g["prompt"])
+            if grid is not None:
+                name = f"figures/examples_{safe_name(g['policy'])}_{g['prompt']}.png"
+                cv2.imwrite(str(out / name), grid)
+                figures.append(name)
+    text = report_markdown(summary, records, figures)
+    tmp = out / "report.md.tmp"
+    tmp.write_text(text)
+    tmp.replace(out / "report.md")
+    return figures

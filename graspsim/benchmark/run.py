@@ -1,0 +1,236 @@
+"""``graspsim benchmark``: run policies on identical scenes and record every episode.
+
+Episode ``i`` of every policy and prompt kind uses seed ``seed + i`` (the
+environment's and the policy's) and, with a suite, the suite's scene ``i``,
+so all policies meet the same scenes and any episode can be replayed alone.
+Tasks run through :func:`graspsim.benchmark.pool.run_tasks` (serial, a local
+process pool, or Ray); the records do not depend on the backend or the
+number of workers (apart from the timings).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .episode import ENVS, EpisodeTask, error_record, preload_policy, run_episode, safe_name
+from .pool import BACKENDS, check_pool_args, run_tasks
+from .store import ResultsStore
+from .summary import summarise
+
+DEFAULT_TIMEOUT_S = 600.0
+
+
+@dataclass
+class BenchmarkConfig:
+    """What to run. ``policies``: registered names (or ``module:factory``), each
+    optionally ``name@checkpoint`` to load a checkpoint file; ``policy_kwargs``
+    go to every policy. Scenes come from ``suite`` (a shipped suite name or a
+    .jsonl file; ``episodes`` defaults to its size) or are generated from
+    ``objects``/``layout``/``split``/``object_count`` (``episodes`` default 20)."""
+
+    policies: list[str] = field(default_factory=lambda: ["analytic"])
+    prompts: list[str] = field(default_factory=lambda: ["point"])
+    suite: str | None = None
+    objects: str = "primitives"
+    layout: str = "pile"
+    split: str = "all"
+    object_count: tuple[int, int] | int | None = None
+    episodes: int | None = None
+    seed: int = 0
+    env: str = "prompted"
+    shake: bool = False
+    label_targets: bool = False
+    policy_kwargs: dict = field(default_factory=dict)
+    figures: bool = True
+
+    def check(self) -> None:
+        from graspsim.prompts import check_kind
+
+        if not self.policies:
+            raise ValueError("policies: give at least one policy")
+        if len(set(self.policies)) != len(self.policies):
+            raise ValueError(f"policies: each policy once, got {self.policies!r}")
+        if not self.prompts or len(set(self.prompts)) != len(self.prompts):
+            raise ValueError(f"prompts: give distinct prompt kinds, got {self.prompts!r}")
+        for p in self.prompts:
+            check_kind(p)
+        if self.env not in ENVS:
+            raise ValueError(f"env must be one of {tuple(ENVS)}, got {self.env!r}")
+        if self.episodes is not None and (isinstance(self.episodes, bool) or not isinstance(self.episodes, int) or self.episodes < 1):
+            raise ValueError(f"episodes must be a positive integer, got {self.episodes!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**31:
+            raise ValueError(f"seed must be a non-negative integer below 2**31, got {self.seed!r}")
+        if not isinstance(self.policy_kwargs, dict):
+            raise ValueError(f"policy_kwargs must be a dict, got {self.policy_kwargs!r}")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if isinstance(d["object_count"], tuple):
+            d["object_count"] = list(d["object_count"])
+        return d
+
+
+def policy_spec(entry: str, common_kwargs: dict) -> tuple[str, dict]:
+    """``name`` or ``name@checkpoint`` -> (name, keyword arguments)."""
+    name, _, checkpoint = entry.partition("@")
+    kwargs = dict(common_kwargs)
+    if checkpoint:
+        kwargs["checkpoint"] = checkpoint
+    return name, kwargs
+
+
+def make_tasks(config: BenchmarkConfig, figures_dir: Path | None) -> list[EpisodeTask]:
+    """The run's episodes in order: episode-major, so policies meet each scene together."""
+    from graspsim import policies
+
+    config.check()
+    scenes = None
+    if config.suite is not None:
+        from graspsim import suites
+
+        scenes = suites.load(config.suite)
+        if not scenes:
+            raise ValueError(f"suite {config.suite!r} holds no scenes")
+    episodes = config.episodes if config.episodes is not None else (len(scenes) if scenes else 20)
+    if scenes is not None and episodes > len(scenes):
+        raise ValueError(f"episodes ({episodes}) exceeds the {len(scenes)} scenes of suite {config.suite!r}")
+    env_kwargs = {"objects": config.objects, "layout": config.layout, "split": config.split,
+                  "object_count": list(config.object_count) if isinstance(config.object_count, tuple) else config.object_count,
+                  "shake": config.shake, "label_targets": config.label_targets}
+    specs = []
+    for entry in config.policies:
+        name, kwargs = policy_spec(entry, config.policy_kwargs)
+        if name not in policies.available() and ":" not in name:
+            raise ValueError(f"unknown policy {name!r}; available: {', '.join(policies.available())} (or module:factory)")
+        specs.append((entry, name, json.dumps(kwargs, sort_keys=True)))
+    suite_name = None if config.suite is None else Path(config.suite).stem if config.suite.endswith(".jsonl") else config.suite
+    tasks = []
+    for i in range(episodes):
+        seed = config.seed + i
+        scene = None if scenes is None else scenes[i].to_dict()
+        scene_id = f"{suite_name}:{i}" if scenes is not None else f"seed:{seed}"
+        for label, name, kwargs in specs:
+            for prompt in config.prompts:
+                figure = None
+                if figures_dir is not None and config.figures:
+                    figure = str(figures_dir / "episodes" / safe_name(label) / prompt / f"episode_{i:04d}.png")
+                tasks.append(EpisodeTask(
+                    policy=name, policy_kwargs=kwargs, label=label, env=config.env,
+                    env_kwargs=json.dumps(env_kwargs, sort_keys=True), prompt=prompt,
+                    episode=i, seed=seed, scene_id=scene_id, suite=suite_name, scene=scene, figure=figure,
+                ))
+    return tasks
+
+
+def _postfix(records: list[dict]) -> dict:
+    rates = defaultdict(list)
+    for r in records:
+        if r.get("error") is None:
+            rates[r["policy"]].append(bool(r["success"]))
+    post = {label[:16]: f"{sum(v) / len(v):.2f}" for label, v in rates.items()}
+    errors = sum(r.get("error") is not None for r in records)
+    if errors:
+        post["errors"] = errors
+    return post
+
+
+def run_benchmark(config: BenchmarkConfig, out=None, workers: int = 1, backend: str = "local",
+                  resume: bool = False, timeout_s: float | None = DEFAULT_TIMEOUT_S, ray_address: str | None = None,
+                  progress: bool = True, report: bool = True, policy_instances: dict | None = None) -> dict:
+    """Run the benchmark; returns the summary (see :mod:`graspsim.benchmark.summary`).
+
+    With ``out``, records are written as they arrive, then ``summary.json``,
+    ``report.md`` and figures. ``resume=True`` completes a folder left by an
+    interrupted (or partly failed) run of the same configuration: only the
+    episodes without a finished record run. ``policy_instances`` maps a
+    policy label to an already built policy object (``serial`` backend only).
+    """
+    check_pool_args(workers, backend, timeout_s)
+    if policy_instances and backend != "serial":
+        raise ValueError(f"policy objects can only run in this process: use backend 'serial', not {backend!r}")
+    out = None if out is None else Path(out)
+    tasks = make_tasks(config, None if out is None else out / "figures")
+    for task in tasks:
+        if policy_instances and task.label in policy_instances:
+            preload_policy(task.policy, task.policy_kwargs, policy_instances[task.label])
+    records: dict[str, dict] = {}
+    store = ResultsStore(out, config.to_dict(), resume=resume) if out is not None else None
+    started = time.perf_counter()
+    previous_s = 0.0
+    with (store if store is not None else _NoStore()):
+        if store is not None:
+            records.update(store.records)
+            done = store.done()
+            if resume and (out / "summary.json").is_file():
+                previous_s = json.loads((out / "summary.json").read_text()).get("elapsed_s", 0.0)
+        else:
+            done = set()
+        todo = [t for t in tasks if t.key not in done]
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc="benchmark", unit="ep", dynamic_ncols=True)
+        threads = _torch_threads() if backend == "serial" else None
+        try:
+            for result in run_tasks(run_episode, todo, workers=workers, backend=backend, timeout_s=timeout_s,
+                                    ray_address=ray_address):
+                task = todo[result.index]
+                record = result.value if result.error is None else error_record(task, result.error)
+                records[task.key] = record
+                if store is not None:
+                    store.append(record)
+                if bar is not None:
+                    bar.set_postfix(_postfix(list(records.values())), refresh=False)
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+            if threads is not None:
+                _restore_torch_threads(threads)
+        ordered = [records[t.key] for t in tasks if t.key in records]
+        summary = summarise(ordered, previous_s + time.perf_counter() - started)
+        summary["config"] = config.to_dict()
+        summary["workers"], summary["backend"] = workers, backend
+        if store is not None:
+            store.write_json("summary.json", summary)
+            if report:
+                from .report import write_report
+
+                write_report(out, summary, ordered)
+    return summary
+
+
+class _NoStore:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+
+def _torch_threads():
+    import sys
+
+    torch = sys.modules.get("torch")
+    return None if torch is None else torch.get_num_threads()
+
+
+def _restore_torch_threads(n) -> None:
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and n is not None:
+        torch.set_num_threads(n)
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+__all__ = ["BACKENDS", "BenchmarkConfig", "DEFAULT_TIMEOUT_S", "default_workers", "make_tasks", "run_benchmark"]

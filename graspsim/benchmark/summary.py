@@ -1,0 +1,114 @@
+"""Aggregate episode records into the benchmark summary (per policy and prompt kind).
+
+``summarise(records, elapsed_s)`` returns ``{"groups": {"<policy>/<prompt>":
+group}, "episodes", "errors", "elapsed_s"}``. A group holds: ``policy``,
+``prompt``, ``episodes`` (finished), ``errors`` (episodes that crashed or
+raised; not in any rate), ``successes``, ``success_rate`` and
+``success_ci95`` (Wilson), ``failure_modes`` (counts of every mode),
+``labelled_episodes``, ``rect_accuracy``, ``agreement`` (2 × 2 counts of the
+rectangle metric against lifting: ``rect_yes_lift_yes`` ...),
+``agreement_rate``, ``per_category`` and ``per_object`` (episodes,
+successes, rate, ci95), ``episodes_per_second_per_worker`` (finished
+episodes over the summed wall time of their episodes in the workers),
+``policy_latency_ms`` (p50, p95), and
+for ``Declutter-v0`` rounds ``attempts``, ``grasp_success_rate`` (successes
+/ attempts) and ``declutter_rate`` (objects removed / presented), pooled
+over rounds.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import numpy as np
+
+from graspsim.executor import FAILURE_MODES
+
+from .stats import wilson_interval
+
+
+def _rate(episodes: int, successes: int) -> dict:
+    lo, hi = wilson_interval(successes, episodes)
+    return {"episodes": episodes, "successes": successes, "rate": successes / episodes if episodes else 0.0,
+            "ci95": [lo, hi]}
+
+
+def agreement(records: list[dict]) -> dict | None:
+    """2 × 2 counts of rectangle metric against physical success over labelled
+    episodes, or None when no episode was labelled."""
+    pairs = [(r["rect_success"], r["success"]) for r in records if r.get("rect_success") is not None]
+    if not pairs:
+        return None
+    counts = Counter(pairs)
+    return {
+        f"rect_{'yes' if a else 'no'}_lift_{'yes' if b else 'no'}": counts.get((a, b), 0)
+        for a in (True, False) for b in (True, False)
+    }
+
+
+def _by(records: list[dict], field: str) -> dict:
+    groups = defaultdict(list)
+    for r in records:
+        groups[r.get(field) or "?"].append(bool(r["success"]))
+    return {k: _rate(len(v), int(sum(v))) for k, v in sorted(groups.items())}
+
+
+def summarise_group(records: list[dict], errors: int = 0) -> dict:
+    n = len(records)
+    successes = int(sum(bool(r["success"]) for r in records))
+    modes = Counter(r["failure_mode"] for r in records if not r["success"])
+    latencies = [r["timings_ms"]["policy_ms"] for r in records]
+    worker_s = sum(r["timings_ms"].get("episode_ms", 0.0) for r in records) / 1e3
+    overall = _rate(n, successes)
+    group = {
+        "policy": records[0]["policy"] if records else None,
+        "prompt": records[0]["prompt_kind"] if records else None,
+        "episodes": n,
+        "errors": errors,
+        "successes": successes,
+        "success_rate": overall["rate"],
+        "success_ci95": overall["ci95"],
+        "failure_modes": {m: modes.get(m, 0) for m in FAILURE_MODES},
+        "per_category": _by(records, "target_category"),
+        "per_object": _by(records, "target_name"),
+        "episodes_per_second_per_worker": n / worker_s if worker_s > 0 else 0.0,
+        "policy_latency_ms": {
+            "p50": float(np.percentile(latencies, 50)) if latencies else 0.0,
+            "p95": float(np.percentile(latencies, 95)) if latencies else 0.0,
+        },
+    }
+    table = agreement(records)
+    if table is not None:
+        labelled = sum(table.values())
+        group["labelled_episodes"] = labelled
+        group["rect_accuracy"] = (table["rect_yes_lift_yes"] + table["rect_yes_lift_no"]) / labelled
+        group["agreement"] = table
+        group["agreement_rate"] = (table["rect_yes_lift_yes"] + table["rect_no_lift_no"]) / labelled
+    if records and "attempts" in records[0]:
+        attempts = sum(r["attempts"] for r in records)
+        group["attempts"] = attempts
+        group["grasp_success_rate"] = sum(r["successes"] for r in records) / attempts if attempts else 0.0
+        presented = sum(r["objects_presented"] for r in records)
+        group["declutter_rate"] = sum(r["objects_removed"] for r in records) / presented if presented else 0.0
+    return group
+
+
+def summarise(records: list[dict], elapsed_s: float) -> dict:
+    """The summary of a run's records (see the module docstring); ``elapsed_s`` is
+    the run's wall time (``episodes_per_second`` of the whole run)."""
+    by_group: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        by_group[f"{r['policy']}/{r['prompt_kind']}"].append(r)
+    finished = sum(r.get("error") is None for r in records)
+    groups = {}
+    for name, rs in by_group.items():
+        ok = [r for r in rs if r.get("error") is None]
+        groups[name] = summarise_group(ok, len(rs) - len(ok))
+        groups[name]["policy"], groups[name]["prompt"] = rs[0]["policy"], rs[0]["prompt_kind"]
+    return {
+        "episodes": finished,
+        "errors": len(records) - finished,
+        "elapsed_s": elapsed_s,
+        "episodes_per_second": finished / elapsed_s if elapsed_s > 0 else 0.0,
+        "groups": groups,
+    }
