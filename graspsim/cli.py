@@ -5,9 +5,13 @@
     graspsim label --objects primitives --layout pile --scenes 200 --out data/sim-train --workers 2 --seed 0
     graspsim export --format jacquard --data data/sim-train --out data/sim-train-jacquard
     graspsim train graspsam --variant tiny --data data/sim-train --out checkpoints/x [--val data/sim-val]
+    graspsim train redmon --model direct --data data/sim-train --folds 5 --split image --out runs/redmon-cv
     graspsim eval graspsam --checkpoint checkpoints/x/best.pt --data data/sim-val
+    graspsim benchmark --policy graspsam --policy analytic --suite primitives-test --prompt point --workers 2 --out runs/b1
+    graspsim compare runs/base runs/new --max-drop 0.05
     graspsim bench sim [--episodes 20]
     graspsim bench metric
+    graspsim bench scaling --workers 1,2
     graspsim table runs/a runs/b ...
 """
 
@@ -31,17 +35,36 @@ def _count_range(text: str):
     raise argparse.ArgumentTypeError(f"object count must be N or MIN,MAX, got {text!r}")
 
 
-def _add_scene_args(p: argparse.ArgumentParser) -> None:
+def _add_scene_args(p: argparse.ArgumentParser, repeat_prompt: bool = False) -> None:
     from graspsim.objects import OBJECT_SETS
     from graspsim.prompts import PROMPT_KINDS
     from graspsim.scene import LAYOUTS
 
     p.add_argument("--objects", default="primitives", help=f"object set ({', '.join(OBJECT_SETS)}) or a folder of meshes")
     p.add_argument("--layout", default="pile", choices=LAYOUTS)
-    p.add_argument("--prompt", default="point", choices=PROMPT_KINDS)
+    if repeat_prompt:
+        p.add_argument("--prompt", action="append", default=None, choices=PROMPT_KINDS,
+                       help="prompt kind; repeat for several (default: point)")
+    else:
+        p.add_argument("--prompt", default="point", choices=PROMPT_KINDS)
     p.add_argument("--split", default="all", choices=("all", "train", "test"))
     p.add_argument("--object-count", type=_count_range, default=None, help="N or MIN,MAX objects per scene")
     p.add_argument("--seed", type=int, default=0, help="episode i uses seed + i")
+
+
+def _add_episode_args(p: argparse.ArgumentParser, repeat_prompt: bool = False) -> None:
+    """Scenes, episodes and output options shared by ``run`` and ``benchmark``."""
+    _add_scene_args(p, repeat_prompt)
+    p.add_argument("--episodes", type=int, default=None, help="episodes (default: 20, or every scene of --suite)")
+    p.add_argument("--policy-kwargs", default=None, help='JSON keyword arguments for the policies, e.g. \'{"top_k": 3}\'')
+    p.add_argument("--suite", default=None, help="replay a labelled suite (primitives-test, random-urdfs-test or a .jsonl file)")
+    p.add_argument("--label-targets", action="store_true",
+                   help="label each generated scene's target by trials on the fly (rectangle metric; slow)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (episodes.jsonl, summary.json, report.md, figures/)")
+    p.add_argument("--resume", action="store_true", help="complete an interrupted run in --out (same settings)")
+    p.add_argument("--no-figures", action="store_true", help="do not save a figure per episode")
+    p.add_argument("--shake", action="store_true", help="shake the gripper while holding")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,22 +74,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="graspsim", description="Simulation-in-the-loop grasp evaluation.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run a policy on generated scenes and record the episodes")
+    run = sub.add_parser("run", help="run one policy in this process and record the episodes (a one-worker benchmark)")
     run.add_argument("--policy", default="analytic", help="policy name (graspsim.policies.available())")
-    _add_scene_args(run)
-    run.add_argument("--episodes", type=int, default=None, help="episodes (default: 20, or every scene of --suite)")
+    _add_episode_args(run)
     run.add_argument("--checkpoint", default=None, help="model checkpoint for learned policies (default: the shipped one)")
-    run.add_argument("--policy-kwargs", default=None, help='JSON keyword arguments for the policy, e.g. \'{"collision_check": true}\'')
-    run.add_argument("--suite", default=None, help="replay a labelled suite (primitives-test, random-urdfs-test or a .jsonl file)")
-    run.add_argument("--label-targets", action="store_true",
-                     help="label each generated scene's target by trials on the fly (rectangle metric; slow)")
-    run.add_argument("--out", type=Path, default=None, help="output folder (episodes.jsonl, summary.json, figures/)")
-    run.add_argument("--no-figures", action="store_true", help="do not save a figure per episode")
-    run.add_argument("--shake", action="store_true", help="shake the gripper while holding")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    table = sub.add_parser("table", help="print a markdown table of run summaries")
-    table.add_argument("runs", nargs="+", type=Path, help="run folders (each with summary.json)")
+    bm = sub.add_parser("benchmark", help="run policies on identical scenes in parallel; results, report and figures")
+    bm.add_argument("--policy", action="append", default=None,
+                    help="policy name, or NAME@CHECKPOINT; repeat to compare policies (default: analytic)")
+    _add_episode_args(bm, repeat_prompt=True)
+    bm.add_argument("--env", default="prompted", choices=("prompted", "declutter"),
+                    help="PromptedGrasp-v0 (one grasp per episode) or Declutter-v0 (clutter-removal rounds)")
+    bm.add_argument("--workers", type=int, default=None, help="parallel workers (default: the number of CPUs)")
+    bm.add_argument("--backend", default="local", choices=("local", "ray", "serial"),
+                    help="local process pool (default), Ray, or this process")
+    bm.add_argument("--ray-address", default=None, help="Ray cluster address (default: a local Ray instance)")
+    bm.add_argument("--timeout", type=float, default=600.0, help="seconds before an episode counts as an error (default 600)")
+
+    cmp = sub.add_parser("compare", help="exit 1 when a success rate fell significantly by more than --max-drop")
+    cmp.add_argument("base", type=Path, help="baseline summary.json or benchmark folder")
+    cmp.add_argument("new", type=Path, help="new summary.json or benchmark folder")
+    cmp.add_argument("--max-drop", type=float, default=0.05, help="tolerated fall of a success rate (default 0.05)")
+    cmp.add_argument("--alpha", type=float, default=0.05, help="significance level of the one-sided test (default 0.05)")
+
+    table = sub.add_parser("table", help="print a markdown results table of benchmark or run folders")
+    table.add_argument("runs", nargs="+", type=Path, help="folders (each with summary.json)")
 
     label = sub.add_parser("label", help="label generated scenes by simulated grasp trials and write a data set")
     label.add_argument("--objects", default="primitives", help="object set or a folder of meshes")
@@ -77,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_argument("--seed", type=int, default=0)
     label.add_argument("--trials-per-object", type=int, default=TRIALS_PER_OBJECT, help="physics trials per object")
     label.add_argument("--workers", type=int, default=1, help="worker processes")
+    label.add_argument("--backend", default="local", choices=("local", "ray", "serial"), help="as graspsim benchmark")
+    label.add_argument("--ray-address", default=None, help="Ray cluster address (default: a local Ray instance)")
     label.add_argument("--out", type=Path, required=True, help="data set folder (re-run the same command to resume)")
     label.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -104,6 +138,22 @@ def build_parser() -> argparse.ArgumentParser:
     tg.add_argument("--seed", type=int, default=0)
     tg.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     tg.add_argument("--quiet", action="store_true", help="no progress bars")
+    tr = train_sub.add_parser("redmon", help="k-fold cross-validation (or, with --folds 0, the final model) of a Redmon & Angelova 2015 baseline")
+    tr.add_argument("--model", dest="redmon_model", required=True, choices=("direct", "classify", "multigrasp"))
+    tr.add_argument("--data", required=True, help="data set folder")
+    tr.add_argument("--format", "--data-format", dest="data_format", default="sim", help="sim | cornell | jacquard | grasp-anything | ocid")
+    tr.add_argument("--folds", type=int, default=5, help="folds of the cross-validation; 0: train on all data and save the checkpoint")
+    tr.add_argument("--split", default="image", choices=("image", "object"))
+    tr.add_argument("--epochs", type=int, default=25)
+    tr.add_argument("--batch-size", type=int, default=32)
+    tr.add_argument("--lr", type=float, default=1e-3)
+    tr.add_argument("--width", type=float, default=0.125, help="fraction of AlexNet's channels (default 0.125)")
+    tr.add_argument("--hidden", type=int, default=256, help="units of the two hidden fully connected layers")
+    tr.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    tr.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--out", required=True, help="output folder: fold_<j>.json and summary.json, or redmon_<model>.pt")
+    tr.add_argument("--quiet", action="store_true", help="no progress bars")
 
     ev = sub.add_parser("eval", help="offline rectangle-metric accuracy of a learned model")
     ev_sub = ev.add_subparsers(dest="model", required=True)
@@ -127,6 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
     bp.add_argument("--episodes", type=int, default=20)
     bp.add_argument("--seed", type=int, default=0)
     bp.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    sc = bench_sub.add_parser("scaling", help="episodes per second with 1..N workers and the scaling efficiency")
+    sc.add_argument("--policy", default="analytic")
+    sc.add_argument("--workers", default="1,2", help="comma-separated worker counts (default 1,2)")
+    sc.add_argument("--episodes", type=int, default=16, help="episodes per measurement")
+    sc.add_argument("--repeats", type=int, default=3, help="repeated runs per worker count (medians)")
+    sc.add_argument("--objects", default="primitives")
+    sc.add_argument("--layout", default="pile")
+    sc.add_argument("--seed", type=int, default=0)
     metric = bench_sub.add_parser("metric", help="rectangle-metric evaluation speed")
     metric.add_argument("--predictions", type=int, default=10000)
     metric.add_argument("--ground-truth", type=int, default=20, help="ground-truth rectangles per prediction")
@@ -144,25 +202,56 @@ def _policy_kwargs(args) -> dict:
             raise ValueError(f"--policy-kwargs must be a JSON object, got {args.policy_kwargs!r} ({exc})") from None
         if not isinstance(kwargs, dict):
             raise ValueError(f"--policy-kwargs must be a JSON object, got {args.policy_kwargs!r}")
-    if args.checkpoint is not None:
+    if getattr(args, "checkpoint", None) is not None:
         kwargs["checkpoint"] = args.checkpoint
     return kwargs
 
 
-def _run(args) -> int:
-    from graspsim.runner import RunConfig, format_summary, run_episodes
+def _benchmark_config(args, policies: list[str], prompts: list[str], env: str = "prompted"):
+    from graspsim.benchmark import BenchmarkConfig
 
-    config = RunConfig(
-        policy=args.policy, objects=args.objects, layout=args.layout, prompt=args.prompt, episodes=args.episodes,
-        seed=args.seed, split=args.split, object_count=args.object_count, shake=args.shake,
-        suite=args.suite, label_targets=args.label_targets,
-        policy_kwargs=_policy_kwargs(args),
+    return BenchmarkConfig(
+        policies=policies, prompts=prompts, suite=args.suite, objects=args.objects, layout=args.layout,
+        split=args.split, object_count=args.object_count, episodes=args.episodes, seed=args.seed, env=env,
+        shake=args.shake, label_targets=args.label_targets, policy_kwargs=_policy_kwargs(args),
+        figures=not args.no_figures,
     )
-    summary = run_episodes(config, args.out, figures=not args.no_figures, progress=not args.quiet)
+
+
+def _print_results(summary: dict, out) -> None:
+    from graspsim.benchmark.report import format_summary
+
     print(format_summary(summary))
-    if args.out is not None:
-        print(f"results: {args.out / 'episodes.jsonl'}, {args.out / 'summary.json'}")
+    if out is not None:
+        print(f"results: {out / 'episodes.jsonl'}, {out / 'summary.json'}, {out / 'report.md'}")
+
+
+def _run(args) -> int:
+    from graspsim.benchmark import run_benchmark
+
+    config = _benchmark_config(args, [args.policy], [args.prompt])
+    summary = run_benchmark(config, args.out, workers=1, backend="serial", resume=args.resume, progress=not args.quiet)
+    _print_results(summary, args.out)
     return 0
+
+
+def _benchmark(args) -> int:
+    from graspsim.benchmark import default_workers, run_benchmark
+
+    config = _benchmark_config(args, args.policy or ["analytic"], args.prompt or ["point"], env=args.env)
+    workers = args.workers if args.workers is not None else default_workers()
+    summary = run_benchmark(config, args.out, workers=workers, backend=args.backend, resume=args.resume,
+                            timeout_s=args.timeout, ray_address=args.ray_address, progress=not args.quiet)
+    _print_results(summary, args.out)
+    return 0
+
+
+def _compare(args) -> int:
+    from graspsim.benchmark.compare import compare_summaries, format_comparison, load_summary
+
+    result = compare_summaries(load_summary(args.base), load_summary(args.new), args.max_drop, args.alpha)
+    print(format_comparison(result))
+    return 1 if result["regressions"] else 0
 
 
 def _bench(args) -> int:
@@ -171,6 +260,16 @@ def _bench(args) -> int:
 
         kwargs = {} if args.checkpoint is None else {"checkpoint": args.checkpoint}
         print(format_bench_policy(bench_policy(args.policy, args.objects, args.layout, args.episodes, args.seed, args.threads, kwargs)))
+        return 0
+    if args.bench == "scaling":
+        from graspsim.bench import bench_scaling, format_bench_scaling
+
+        try:
+            counts = [int(w) for w in args.workers.split(",")]
+        except ValueError:
+            raise ValueError(f"--workers must be comma-separated integers, got {args.workers!r}") from None
+        print(format_bench_scaling(bench_scaling(args.policy, counts, args.episodes, args.repeats, args.objects,
+                                                 args.layout, args.seed)))
         return 0
     if args.bench == "metric":
         from graspsim.bench import bench_metric, format_bench_metric
@@ -190,11 +289,21 @@ def _label(args) -> int:
         objects=args.objects, layout=args.layout, scenes=args.scenes, seed=args.seed, split=args.split,
         object_count=args.object_count, trials_per_object=args.trials_per_object,
     )
-    print(format_label_summary(label_dataset(config, args.out, workers=args.workers, progress=not args.quiet)))
+    print(format_label_summary(label_dataset(config, args.out, workers=args.workers, progress=not args.quiet,
+                                             backend=args.backend, ray_address=args.ray_address)))
     return 0
 
 
 def _train(args) -> int:
+    if args.model == "redmon":
+        from graspsim.policies.redmon.train import RedmonConfig, run
+
+        run(RedmonConfig(
+            model=args.redmon_model, data=str(args.data), out=str(args.out),
+            data_format=args.data_format, folds=args.folds, split=args.split, epochs=args.epochs, batch_size=args.batch_size,
+            lr=args.lr, width=args.width, hidden=args.hidden, seed=args.seed, threads=args.threads, device=args.device,
+        ), progress=not args.quiet)
+        return 0
     from graspsim.policies.graspsam.train import TrainConfig, train_graspsam
 
     config = TrainConfig(
@@ -236,8 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "benchmark":
+            return _benchmark(args)
+        if args.command == "compare":
+            return _compare(args)
         if args.command == "table":
-            from graspsim.runner import summary_table
+            from graspsim.benchmark.report import summary_table
 
             print(summary_table(args.runs))
             return 0

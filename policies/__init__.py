@@ -1,7 +1,9 @@
 """Grasp policies (installed as ``graspsim.policies``).
 
 ``make(name, **kwargs)`` builds a registered policy: ``random``,
-``analytic`` or ``graspsam`` (needs torch; see graspsim.policies.graspsam.policy). Policies follow the
+``analytic``, ``graspsam`` (needs torch; see graspsim.policies.graspsam.policy) or
+``redmon-direct`` / ``redmon-classify`` / ``redmon-multigrasp`` (needs torch; see
+graspsim.policies.redmon.policy). Policies follow the
 :class:`Policy` protocol: ``reset(seed)`` and ``act(observation) -> action``.
 """
 
@@ -25,10 +27,23 @@ def available() -> tuple[str, ...]:
 
 
 def make(name: str, **kwargs) -> Policy:
-    """Build the policy called ``name`` with keyword arguments for its constructor."""
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown policy {name!r}; available: {', '.join(available())}")
-    return _REGISTRY[name](**kwargs)
+    """Build the policy called ``name`` with keyword arguments for its constructor.
+
+    ``name`` is a registered name or ``"package.module:factory"``, a callable
+    that an importable module defines (how worker processes of
+    ``graspsim benchmark`` build a user's own policy)."""
+    if name in _REGISTRY:
+        return _REGISTRY[name](**kwargs)
+    if ":" in name:
+        import importlib
+
+        module, _, attribute = name.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module), attribute)
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"policy {name!r}: cannot import {attribute!r} from module {module!r} ({exc})") from None
+        return factory(**kwargs)
+    raise ValueError(f"unknown policy {name!r}; available: {', '.join(available())} (or module:factory)")
 
 
 def _random(**kw):
@@ -52,5 +67,18 @@ def _graspsam(**kw):
 register("random", _random)
 register("analytic", _analytic)
 register("graspsam", _graspsam)
+
+
+def _redmon(model: str):
+    def factory(**kw):
+        from .redmon.policy import RedmonPolicy
+
+        return RedmonPolicy(model=model, **kw)
+
+    return factory
+
+
+for _model in ("direct", "classify", "multigrasp"):
+    register(f"redmon-{_model}", _redmon(_model))
 
 __all__ = ["BasePolicy", "Policy", "available", "make", "register"]

@@ -32,6 +32,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from graspsim.policies.devices import pick_device  # noqa: F401 - re-exported
+
 VAL_PROMPT_KINDS = ("point", "box")
 GRASP_LOSS_WEIGHT = 2.0
 OUTSIDE_WEIGHT = 0.01
@@ -67,13 +69,6 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a finite non-negative number, got {v!r}")
         if self.max_examples is not None and not (isinstance(self.max_examples, int) and self.max_examples >= 1):
             raise ValueError(f"max_examples must be a positive integer, got {self.max_examples!r}")
-
-
-def pick_device(device: str | None) -> torch.device:
-    """``device`` if given, else CUDA when available, else the CPU."""
-    if device:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def load_examples(config: TrainConfig):
