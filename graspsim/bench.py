@@ -177,3 +177,45 @@ def format_bench_policy(r: dict) -> str:
         f"new image (first prompt): {r['new_image_ms']:.1f} ms median, {r['new_image_p95_ms']:.1f} ms p95",
         f"same image (further prompt): {r['same_image_ms']:.1f} ms median, {r['same_image_p95_ms']:.1f} ms p95",
     ])
+
+
+def bench_scaling(policy="analytic", worker_counts=(1, 2), episodes=16, repeats=3, objects="primitives",
+                  layout="pile", seed=0) -> dict:
+    """Benchmark throughput (episodes per second, wall clock, worker start-up
+    included) with each worker count, as the median over ``repeats`` runs of
+    ``episodes`` episodes on the local process pool; scaling efficiency of N
+    workers = throughput(N) / (N x throughput(1))."""
+    from graspsim.benchmark import BenchmarkConfig, run_benchmark
+
+    counts = list(worker_counts)
+    if not counts or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in counts):
+        raise ValueError(f"worker counts must be positive integers, got {worker_counts!r}")
+    for name, value in (("episodes", episodes), ("repeats", repeats)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    config = BenchmarkConfig(policies=[policy], prompts=["point"], objects=objects, layout=layout,
+                             episodes=episodes, seed=seed, figures=False)
+    rates = {}
+    for n in counts:
+        runs = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            summary = run_benchmark(config, None, workers=n, backend="local", progress=False)
+            runs.append(summary["episodes"] / (time.perf_counter() - t0))
+        rates[n] = float(np.median(runs))
+    base = rates[counts[0]] / counts[0]
+    return {
+        "policy": policy, "episodes": episodes, "repeats": repeats, "objects": objects, "layout": layout,
+        "episodes_per_second": rates,
+        "episodes_per_second_per_worker": {n: r / n for n, r in rates.items()},
+        "efficiency": {n: rates[n] / (n * base) for n in counts},
+    }
+
+
+def format_bench_scaling(r: dict) -> str:
+    lines = [f"graspsim bench scaling: {r['policy']}, {r['objects']}/{r['layout']}, {r['episodes']} episodes per run, "
+             f"median of {r['repeats']} runs, local process pool"]
+    for n, rate in r["episodes_per_second"].items():
+        lines.append(f"{n} worker(s): {rate:.2f} episodes/s ({r['episodes_per_second_per_worker'][n]:.2f} per worker), "
+                     f"scaling efficiency {r['efficiency'][n]:.2f}")
+    return "\n".join(lines)

@@ -4,14 +4,16 @@ Scene ``n`` of a run is generated from seed ``seed + n``, labelled by
 :func:`graspsim.labels.label_scene` and written by
 :func:`graspsim.datasets.sim.write_scene`; every scene is a function of the
 configuration and its number alone, so the data set is the same whatever
-the number of worker processes. Scenes already complete in the output folder
-are skipped, which is how an interrupted run resumes (run the same command
-again).
+the number of worker processes. Scenes run as tasks of
+:func:`graspsim.benchmark.pool.run_tasks` (local processes or Ray, as
+``graspsim benchmark``): a scene whose worker crashes is reported and left
+out, the others go on. Scenes already complete in the output folder are
+skipped, which is how an interrupted (or partly failed) run resumes (run the
+same command again).
 """
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -61,12 +63,6 @@ class LabelConfig:
 _WORKER: dict = {}
 
 
-def _init_worker() -> None:
-    from graspsim.world import World
-
-    _WORKER["world"] = World()
-
-
 def _label_one(args) -> dict:
     """Generate, label and write scene ``number``; return its counts."""
     config, out, number = args
@@ -76,7 +72,9 @@ def _label_one(args) -> dict:
     from graspsim.scene import generate_scene
 
     if "world" not in _WORKER:
-        _init_worker()
+        from graspsim.world import World
+
+        _WORKER["world"] = World()
     world = _WORKER["world"]
     object_set = get_object_set(config.objects)
     spec = generate_scene(world, object_set, config.layout, config.object_count, config.split, seed=config.seed + number)
@@ -93,19 +91,21 @@ def _label_one(args) -> dict:
     }
 
 
-def label_dataset(config: LabelConfig, out, workers: int = 1, progress: bool = True) -> dict:
+def label_dataset(config: LabelConfig, out, workers: int = 1, progress: bool = True, backend: str = "local",
+                  ray_address: str | None = None, timeout_s: float | None = None) -> dict:
     """Label ``config.scenes`` scenes into ``out`` with ``workers`` processes; resumable.
 
-    Returns a summary: scenes done this run and in total, trials, positives,
+    Returns a summary: scenes done this run and in total, scenes that failed
+    (``failed``: scene number -> error text), trials, positives,
     negatives, wall seconds, and trial throughput (trials per second per core,
     i.e. trials / summed trial seconds of the workers).
     """
+    from graspsim.benchmark.pool import check_pool_args, run_tasks
     from graspsim.camera import Camera
     from graspsim.datasets.sim import camera_dict, completed_scenes, write_dataset_header, write_suite_file
 
     config.check()
-    if not (isinstance(workers, int) and 1 <= workers <= (os.cpu_count() or 1) * 4):
-        raise ValueError(f"workers must be a positive integer (at most 4 x cpu count), got {workers!r}")
+    check_pool_args(workers, backend, timeout_s)
     out = Path(out)
     write_dataset_header(out, {**config.header(), "camera": camera_dict(Camera())})
     done = set(completed_scenes(out))
@@ -118,16 +118,19 @@ def label_dataset(config: LabelConfig, out, workers: int = 1, progress: bool = T
 
         bar = tqdm(total=config.scenes, initial=len(done), desc="label", unit="scene", dynamic_ncols=True)
     tasks = [(config, str(out), n) for n in todo]
-    pool = None
+    if workers == 1 and backend == "local":
+        backend = "serial"  # one worker: no process to spawn
+    failed: dict[int, str] = {}
     try:
-        if workers == 1 or len(todo) <= 1:
-            results = map(_label_one, tasks)
-        else:
-            import multiprocessing as mp
-
-            pool = mp.get_context("spawn").Pool(min(workers, len(todo)), initializer=_init_worker)
-            results = pool.imap_unordered(_label_one, tasks, chunksize=1)
-        for r in results:
+        for result in run_tasks(_label_one, tasks, workers=workers, backend=backend, timeout_s=timeout_s,
+                                ray_address=ray_address):
+            if result.error is not None:
+                failed[todo[result.index]] = result.error
+                if bar is not None:
+                    bar.write(f"scene {todo[result.index]} failed: {result.error.strip().splitlines()[-1]}")
+                    bar.update(1)
+                continue
+            r = result.value
             for k in totals:
                 totals[k] += r[k]
             if bar is not None:
@@ -137,17 +140,15 @@ def label_dataset(config: LabelConfig, out, workers: int = 1, progress: bool = T
     finally:
         if bar is not None:
             bar.close()
-        if pool is not None:
-            pool.terminate()
-            pool.join()
     suite = write_suite_file(out)
     wall = time.perf_counter() - t0
     return {
         "out": str(out),
         "suite": str(suite),
         "scenes_total": len(completed_scenes(out)),
-        "scenes_this_run": len(todo),
+        "scenes_this_run": len(todo) - len(failed),
         "scenes_skipped": len(done & set(range(config.scenes))),
+        "failed": failed,
         **totals,
         "wall_seconds": wall,
         "trials_per_second_per_core": totals["trials"] / totals["trial_seconds"] if totals["trial_seconds"] else 0.0,
@@ -163,4 +164,6 @@ def format_label_summary(s: dict) -> str:
         f"trial throughput {s['trials_per_second_per_core']:.2f} trials/s per core "
         f"({s['trials_per_second']:.2f} trials/s wall with {s['workers']} worker(s), {s['wall_seconds']:.1f} s)\n"
         f"labelled suite: {s['suite']}"
+        + (f"\n{len(s['failed'])} scene(s) failed ({', '.join(map(str, sorted(s['failed'])))}); "
+           "run the same command again to retry them" if s["failed"] else "")
     )

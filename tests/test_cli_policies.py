@@ -12,13 +12,15 @@ def test_run_writes_records_summary_and_figures(tmp_path, capsys):
     assert main(["run", "--policy", "analytic", "--prompt", "mask", "--episodes", "2", "--seed", "4",
                  "--object-count", "2,3", "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
-    assert "success rate" in printed and "episodes per second" in printed
+    assert "success rate" in printed and "episodes/s" in printed
     records = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
-    summary = json.loads((out / "summary.json").read_text())
+    group = json.loads((out / "summary.json").read_text())["groups"]["analytic/mask"]
     assert [r["seed"] for r in records] == [4, 5]
-    assert summary["episodes"] == 2 and summary["successes"] == sum(r["success"] for r in records)
-    assert sum(summary["failure_modes"].values()) == 2 - summary["successes"]
-    assert sorted(p.name for p in (out / "figures").iterdir()) == ["episode_0000.png", "episode_0001.png"]
+    assert group["episodes"] == 2 and group["successes"] == sum(r["success"] for r in records)
+    assert sum(group["failure_modes"].values()) == 2 - group["successes"]
+    episodes = out / "figures" / "episodes" / "analytic" / "mask"
+    assert sorted(p.name for p in episodes.iterdir()) == ["episode_0000.png", "episode_0001.png"]
+    assert (out / "report.md").is_file()
     # a second run never writes into the same files
     assert main(["run", "--episodes", "1", "--out", str(out), "--quiet"]) == 2
     assert "already holds results" in capsys.readouterr().err
@@ -68,4 +70,5 @@ def test_table_of_run_summaries(tmp_path, capsys):
     row = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| analytic")]
     assert len(row) == 1 and row[0].startswith("| analytic | primitives pile | point | 1 | ")
     assert row[0].split("|")[6].strip() == "-"  # no labels, no rectangle-metric accuracy
+    assert main(["table", str(tmp_path / "missing")]) == 2
     assert main(["table", str(tmp_path / "missing")]) == 2

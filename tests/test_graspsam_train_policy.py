@@ -130,7 +130,7 @@ def test_run_saves_the_model_figure(trained, tmp_path):
     out = tmp_path / "r"
     assert main(["run", "--policy", "graspsam", "--checkpoint", f"{config.out}/best.pt", "--layout", "single",
                  "--episodes", "1", "--out", str(out), "--quiet"]) == 0
-    fig = cv2.imread(str(out / "figures" / "episode_0000.png"))
+    fig = cv2.imread(str(out / "figures" / "episodes" / "graspsam" / "point" / "episode_0000.png"))
     assert fig.shape[0] == 320 and fig.shape[1] == 5 * 320 + 4 * 4  # RGB | prompt | mask | grasp | quality
 
 

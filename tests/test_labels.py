@@ -211,9 +211,9 @@ def test_run_on_a_suite_prints_agreement(tiny_dataset, tmp_path, capsys):
     assert rc == 0
     text = capsys.readouterr().out
     assert "rectangle-metric accuracy" in text and "rect correct" in text
-    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
-    assert summary["episodes"] == 2 and summary["labelled_episodes"] == 2
-    assert sum(summary["agreement"].values()) == 2
+    group = json.loads((tmp_path / "r" / "summary.json").read_text())["groups"]["analytic/point"]
+    assert group["episodes"] == 2 and group["labelled_episodes"] == 2
+    assert sum(group["agreement"].values()) == 2
     records = [json.loads(l) for l in (tmp_path / "r" / "episodes.jsonl").read_text().splitlines()]
     assert all(r["rect_success"] in (True, False) for r in records)
     assert main(["run", "--suite", "no-such-suite", "--out", str(tmp_path / "x")]) == 2

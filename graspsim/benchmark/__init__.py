@@ -9,6 +9,6 @@
 - :mod:`.compare`: ``graspsim compare``.
 """
 
-from .run import BenchmarkConfig, run_benchmark
+from .run import BenchmarkConfig, default_workers, run_benchmark
 
-__all__ = ["BenchmarkConfig", "run_benchmark"]
+__all__ = ["BenchmarkConfig", "default_workers", "run_benchmark"]

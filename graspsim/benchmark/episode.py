@@ -79,9 +79,14 @@ _ENV: dict = {}
 _POLICIES: dict = {}
 
 
-def preload_policy(task_policy: str, policy_kwargs: str, instance) -> None:
-    """Use ``instance`` for tasks with these policy fields (in-process runs only)."""
+def preload_policy(task_policy: str, policy_kwargs: str, instance) -> tuple:
+    """Use ``instance`` for tasks with these policy fields (in-process runs only); returns its key."""
     _POLICIES[(task_policy, policy_kwargs)] = instance
+    return (task_policy, policy_kwargs)
+
+
+def forget_policy(key: tuple) -> None:
+    _POLICIES.pop(key, None)
 
 
 def _one_torch_thread() -> None:

@@ -40,7 +40,7 @@ def results_table(summaries: list[tuple[str, dict]]) -> str:
                 f"| {g['policy']} | {scenes} | {g['prompt']} | {g['episodes']}{errors} "
                 f"| {_pct(g['success_rate'])} ({_pct(lo)}–{_pct(hi)}) | {rect} | {agree} "
                 f"| {', '.join(f'{m} {n}' for n, m in modes) or '-'} "
-                f"| {g['policy_latency_ms']['p50']:.0f} / {g['policy_latency_ms']['p95']:.0f} "
+                f"| {g['policy_latency_ms']['p50']:.1f} / {g['policy_latency_ms']['p95']:.1f} "
                 f"| {g['episodes_per_second_per_worker']:.2f} |"
             )
     return "\n".join(rows)
@@ -220,3 +220,52 @@ def write_report(out, summary: dict, records: list[dict]) -> list[str]:
     tmp.write_text(text)
     tmp.replace(out / "report.md")
     return figures
+
+
+def _agreement_text(table: dict) -> str:
+    return "\n".join([
+        "                 lifted   not lifted",
+        f"rect correct   {table['rect_yes_lift_yes']:>7d}   {table['rect_yes_lift_no']:>10d}",
+        f"rect wrong     {table['rect_no_lift_yes']:>7d}   {table['rect_no_lift_no']:>10d}",
+    ])
+
+
+def format_summary(summary: dict) -> str:
+    """The summary as terminal text: one block per (policy, prompt) group."""
+    lines = [f"{summary['episodes']} episodes, {summary['errors']} errors, {summary['elapsed_s']:.1f} s "
+             f"({summary['episodes_per_second']:.2f} episodes/s, {summary.get('workers', 1)} worker(s))"]
+    for name, g in summary["groups"].items():
+        lo, hi = g["success_ci95"]
+        lines += [
+            f"== {name}",
+            f"success rate: {g['success_rate']:.3f} ({g['successes']}/{g['episodes']}), 95% CI {lo:.3f}–{hi:.3f}"
+            + (f"; {g['errors']} error(s)" if g["errors"] else ""),
+            "failure modes: " + ", ".join(f"{k}={v}" for k, v in g["failure_modes"].items()),
+            f"policy latency: p50 {g['policy_latency_ms']['p50']:.1f} ms, p95 {g['policy_latency_ms']['p95']:.1f} ms",
+        ]
+        if "declutter_rate" in g:
+            lines.append(f"grasp success rate {g['grasp_success_rate']:.3f} over {g['attempts']} attempts, "
+                         f"declutter rate {g['declutter_rate']:.3f}")
+        if "agreement" in g:
+            lines += [
+                f"rectangle-metric accuracy: {g['rect_accuracy']:.3f} over {g['labelled_episodes']} labelled episode(s)",
+                f"agreement of the two metrics: {g['agreement_rate']:.3f}",
+                _agreement_text(g["agreement"]),
+            ]
+    return "\n".join(lines)
+
+
+def summary_table(folders) -> str:
+    """The markdown results table of benchmark (or run) folders, one row per group."""
+    import json
+
+    summaries = []
+    for folder in folders:
+        path = Path(folder) / "summary.json"
+        if not path.is_file():
+            raise ValueError(f"{str(path)!r} does not exist: is {str(folder)!r} a finished benchmark folder?")
+        summary = json.loads(path.read_text())
+        if "groups" not in summary:
+            raise ValueError(f"{str(path)!r} is not a graspsim benchmark summary (no 'groups')")
+        summaries.append((scenes_of(summary), summary))
+    return results_table(summaries)

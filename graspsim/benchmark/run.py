@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .episode import ENVS, EpisodeTask, error_record, preload_policy, run_episode, safe_name
+from .episode import ENVS, EpisodeTask, error_record, forget_policy, preload_policy, run_episode, safe_name
 from .pool import BACKENDS, check_pool_args, run_tasks
 from .store import ResultsStore
 from .summary import summarise
@@ -84,8 +84,9 @@ def policy_spec(entry: str, common_kwargs: dict) -> tuple[str, dict]:
     return name, kwargs
 
 
-def make_tasks(config: BenchmarkConfig, figures_dir: Path | None) -> list[EpisodeTask]:
-    """The run's episodes in order: episode-major, so policies meet each scene together."""
+def make_tasks(config: BenchmarkConfig, figures_dir: Path | None, preloaded: tuple = ()) -> list[EpisodeTask]:
+    """The run's episodes in order: episode-major, so policies meet each scene together.
+    ``preloaded``: labels of policy objects given to the run (not looked up in the registry)."""
     from graspsim import policies
 
     config.check()
@@ -99,13 +100,17 @@ def make_tasks(config: BenchmarkConfig, figures_dir: Path | None) -> list[Episod
     episodes = config.episodes if config.episodes is not None else (len(scenes) if scenes else 20)
     if scenes is not None and episodes > len(scenes):
         raise ValueError(f"episodes ({episodes}) exceeds the {len(scenes)} scenes of suite {config.suite!r}")
+    from graspsim.envs.scene_env import EnvConfig
+
+    for prompt in config.prompts:  # bad settings fail here, not in every episode
+        EnvConfig(config.objects, config.layout, prompt, config.object_count, config.split).validated()
     env_kwargs = {"objects": config.objects, "layout": config.layout, "split": config.split,
                   "object_count": list(config.object_count) if isinstance(config.object_count, tuple) else config.object_count,
                   "shake": config.shake, "label_targets": config.label_targets}
     specs = []
     for entry in config.policies:
         name, kwargs = policy_spec(entry, config.policy_kwargs)
-        if name not in policies.available() and ":" not in name:
+        if name not in policies.available() and ":" not in name and entry not in preloaded:
             raise ValueError(f"unknown policy {name!r}; available: {', '.join(policies.available())} (or module:factory)")
         specs.append((entry, name, json.dumps(kwargs, sort_keys=True)))
     suite_name = None if config.suite is None else Path(config.suite).stem if config.suite.endswith(".jsonl") else config.suite
@@ -154,10 +159,19 @@ def run_benchmark(config: BenchmarkConfig, out=None, workers: int = 1, backend: 
     if policy_instances and backend != "serial":
         raise ValueError(f"policy objects can only run in this process: use backend 'serial', not {backend!r}")
     out = None if out is None else Path(out)
-    tasks = make_tasks(config, None if out is None else out / "figures")
+    tasks = make_tasks(config, None if out is None else out / "figures", tuple(policy_instances or ()))
+    preloaded = set()
     for task in tasks:
         if policy_instances and task.label in policy_instances:
-            preload_policy(task.policy, task.policy_kwargs, policy_instances[task.label])
+            preloaded.add(preload_policy(task.policy, task.policy_kwargs, policy_instances[task.label]))
+    try:
+        return _run(config, tasks, out, workers, backend, resume, timeout_s, ray_address, progress, report)
+    finally:
+        for key in preloaded:
+            forget_policy(key)
+
+
+def _run(config, tasks, out, workers, backend, resume, timeout_s, ray_address, progress, report) -> dict:
     records: dict[str, dict] = {}
     store = ResultsStore(out, config.to_dict(), resume=resume) if out is not None else None
     started = time.perf_counter()

@@ -30,7 +30,9 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)  # exact ends where rounding would leave 1e-17
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return lo, hi
 
 
 def drop_test(base_successes: int, base_n: int, new_successes: int, new_n: int, max_drop: float = 0.0) -> dict:
