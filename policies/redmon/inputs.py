@@ -83,8 +83,11 @@ def rgd(rgb, depth) -> np.ndarray:
 
 def network_input(crops) -> np.ndarray:
     """float32 (B, 3, S, S) network input from uint8 RGD crops (B, S, S, 3)."""
-    c = np.asarray(crops, np.float32)
-    return np.ascontiguousarray((c.transpose(0, 3, 1, 2) - RGD_MEAN) / RGD_SCALE)
+    c = np.ascontiguousarray(np.asarray(crops).transpose(0, 3, 1, 2))  # transpose the small dtype, then convert
+    out = c.astype(np.float32)
+    out -= RGD_MEAN
+    out *= 1.0 / RGD_SCALE
+    return out
 
 
 def _short_side(image_shape) -> int:
