@@ -184,6 +184,10 @@ def test_kfold_cli_prints_per_fold_and_mean(data, tmp_path, capsys):
     assert main(full) == 0
     net, meta = load_checkpoint(tmp_path / "full" / "redmon_direct.pt", model="direct")
     assert meta["examples"] > 0 and net.kind == "direct"
+    from graspsim.policies.redmon.train import evaluate_checkpoint
+
+    r = evaluate_checkpoint(tmp_path / "full" / "redmon_direct.pt", data, model="direct")
+    assert r["examples"] == meta["examples"] and 0 <= r["point"]["top1"] <= 1 and 0 <= r["box"]["top5"] <= 1
     for bad, field in ((["--folds", "1"], "folds"), (["--epochs", "0"], "epochs"), (["--width", "2"], "width")):
         assert main(full[:-1] + bad + ["--quiet"]) == 2
         assert field in capsys.readouterr().err

@@ -347,6 +347,20 @@ def run(config: RedmonConfig, progress: bool = True, log=print) -> dict:
     return summary
 
 
+def evaluate_checkpoint(checkpoint, data, data_format: str = "sim", seed: int = 0, model: str | None = None) -> dict:
+    """:func:`evaluate_net` of a checkpoint on every object with positive rectangles of a data set."""
+    from graspsim.datasets import open_dataset
+
+    from .model import load_checkpoint
+
+    net, _ = load_checkpoint(checkpoint, model=model)
+    ds = open_dataset(data_format, data)
+    examples = load_examples(ds, ds.items(), net.classes)
+    if not examples:
+        raise ValueError(f"data {str(data)!r}: no object has a positive grasp rectangle")
+    return {"checkpoint": str(checkpoint), "data": str(data), "examples": len(examples), **evaluate_net(net, examples, seed=seed)}
+
+
 def _means(results: list) -> dict:
     m = {
         "top1": float(np.mean([r["val"]["top1"] for r in results])),
@@ -376,4 +390,4 @@ def format_cv(summary: dict) -> str:
     return line + f"; {summary['seconds']:.0f} s"
 
 
-__all__ = ["RedmonConfig", "catalogue_categories", "evaluate_net", "format_cv", "load_examples", "run", "training_batch"]
+__all__ = ["RedmonConfig", "catalogue_categories", "evaluate_checkpoint", "evaluate_net", "format_cv", "load_examples", "run", "training_batch"]
