@@ -128,7 +128,7 @@ def _plot_categories(summary: dict, path: Path) -> None:
 
     groups = summary["groups"]
     categories = sorted({c for g in groups.values() for c in g["per_category"]})
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(categories) * max(1, len(groups)) ** 0.5 + 2), 3.6))
+    fig, ax = plt.subplots(figsize=(min(12.0, max(5.0, 0.5 * len(categories) * max(1, len(groups)) ** 0.5 + 2)), 4.0))
     width = 0.8 / max(1, len(groups))
     x = np.arange(len(categories))
     for k, (name, g) in enumerate(groups.items()):
@@ -139,7 +139,7 @@ def _plot_categories(summary: dict, path: Path) -> None:
     ax.set_xticks(x, categories, rotation=30, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("success rate (95% CI)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -195,7 +195,10 @@ def _example_grid(out: Path, records: list[dict], label: str, prompt: str) -> np
         left = good[k] if k < len(good) else blank
         right = bad[k] if k < len(bad) else blank
         rows.append(np.hstack([left, np.full((shape[0], 8, 3), 255, np.uint8), right]))
-    return np.vstack(rows)
+    header = np.full((28, rows[0].shape[1], 3), 255, np.uint8)
+    for text, x in (("successes", 6), ("failures", shape[1] + 14)):
+        cv2.putText(header, text, (x, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.vstack([header] + rows)
 
 
 def write_report(out, summary: dict, records: list[dict]) -> list[str]:
