@@ -44,6 +44,7 @@ class RedmonPolicy(BasePolicy):
         import torch
 
         from graspsim.policies.devices import pick_device
+        from graspsim.policies.graspsam.prompting import prompt_arrays  # imported here: the first act stays fast
 
         from .model import check_model, load_checkpoint
 
@@ -65,6 +66,7 @@ class RedmonPolicy(BasePolicy):
         self.context: dict | None = None
         self.top_k = top_k
         self._torch = torch
+        self._prompt_arrays = prompt_arrays
         super().__init__(seed)
 
     def set_context(self, context: dict | None) -> None:
@@ -72,15 +74,13 @@ class RedmonPolicy(BasePolicy):
         self.context = context
 
     def act(self, observation: dict) -> np.ndarray:
-        from graspsim.policies.graspsam.prompting import prompt_arrays
-
         from .inputs import crop, network_input, prompt_window, rects_from_crop, rgd, window_box
         from .model import predictions
 
         rgb = np.asarray(observation["rgb"], np.uint8)
         depth = observation.get("depth")
         prompt = Prompt.from_observation(observation["prompt"])
-        arrays = prompt_arrays(prompt, rgb.shape[:2], self.grounder, self.context, rgb)
+        arrays = self._prompt_arrays(prompt, rgb.shape[:2], self.grounder, self.context, rgb)
         window = prompt_window(arrays, rgb.shape[:2])
         x = self._torch.from_numpy(network_input(crop(rgd(rgb, depth), window)[None])).to(self.device)
         with self._torch.no_grad():
