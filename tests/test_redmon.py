@@ -233,3 +233,20 @@ def test_policy_prompts_and_bad_inputs(checkpoints):
         policies.make("redmon-direct", checkpoint=checkpoints / "none.pt")
     with pytest.raises(ValueError, match="top_k"):
         policies.make("redmon-direct", checkpoint=checkpoints / "direct.pt", top_k=0)
+
+
+def test_objects_without_mask_crop_around_their_rectangles():
+    """Cornell-style objects (no mask): the window is placed on the box around the rectangles."""
+    from graspsim.policies.redmon.train import RedmonExample, example_prompt
+
+    grasps = np.array([[200.0, 150.0, 0.3, 60.0, 20.0]])
+    ex = RedmonExample(np.zeros((240, 320, 3), np.uint8), None, grasps, -1, "", "a", "s")
+    rng = np.random.default_rng(0)
+    box = example_prompt(ex, "box", rng)["box"]
+    assert box[0] < 200 < box[2] and box[1] < 150 < box[3]
+    np.testing.assert_allclose(example_prompt(ex, "point", rng)["points"][0], [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+    x, t = training_batch("classify", [ex, ex], rng)
+    assert x.shape == (2, 3, INPUT_SIZE, INPUT_SIZE) and (t["label"] == -1).all()
+    net = RedmonNet("classify", classes=("a",), **TINY)
+    loss, parts = loss_fn("classify", net(torch.from_numpy(x)), t)
+    assert torch.isfinite(loss) and "ce" not in parts  # unknown categories add no class loss
