@@ -22,13 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from graspsim.camera import Camera
-from graspsim.clearance import closing_axes, executed_tcp_z, fingers_clear, palm_clear
+from graspsim.clearance import MARGIN_M, closing_axes, executed_tcp_z, fingers_clear, palm_clear
 from graspsim.executor import OPENING_CLEARANCE
 from graspsim.grasp import ImageGrasp, tcp_height
 from graspsim.gripper import FINGER_WIDTH, MAX_OPENING
 
 N_ANGLES = 12
-MARGIN_M = 0.006  # free space left on each side of the object
 WIDE_EXTRA_M = 0.015  # the wider variant opens this much more
 FRICTION_CONE_DEG = 30.0
 MIN_EXTENT_PX = 2.0

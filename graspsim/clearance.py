@@ -16,6 +16,7 @@ import numpy as np
 from graspsim.grasp import MIN_TCP_Z, surface_depth, tcp_height
 from graspsim.gripper import FINGER_LENGTH, FINGER_THICKNESS, FINGER_WIDTH, PALM_HALF
 
+MARGIN_M = 0.006  # free space a grasp leaves on each side of the object (policies and labels)
 FINGER_TOLERANCE_M = 0.002  # a finger footprint may be this much higher than the fingertips
 PALM_TOLERANCE_M = 0.003  # the palm must clear its footprint by this much
 
@@ -69,3 +70,48 @@ def executed_tcp_z(depth: np.ndarray, u: float, v: float, camera_height: float) 
         return tcp_height(camera_height - surface_depth(depth, u, v))
     except ValueError:
         return MIN_TCP_Z
+
+
+def fit_to_mask(mask: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray,
+                u: float, v: float, angle: float, opening_px: float) -> tuple[float, float, float]:
+    """Centre and opening of a grasp refitted to the object's mask (bool H×W).
+
+    The mask pixels within a finger-wide band along the closing line through
+    (u, v) give the object's extent there; the grasp is re-centred on it and
+    opened to at least that extent plus ``MARGIN_M`` on each side (at the
+    scale of the TCP depth the environment will use). Returns
+    ``(u, v, opening_px)``, unchanged when the band holds no mask pixel.
+    """
+    vs, us = np.nonzero(mask)
+    if len(us) == 0:
+        return u, v, opening_px
+    k = np.asarray(intrinsics, np.float64)
+    camera_height = float(np.asarray(extrinsics, np.float64)[2, 3])
+    z_tcp = executed_tcp_z(depth, u, v, camera_height)
+    px_per_m = k[0, 0] / (camera_height - z_tcp)
+    d, n = closing_axes(angle)
+    along = (us - u) * d[0] + (vs - v) * d[1]
+    band = np.abs((us - u) * n[0] + (vs - v) * n[1]) <= FINGER_WIDTH * px_per_m / 2
+    if not band.any():
+        return u, v, opening_px
+    lo, hi = float(along[band].min()), float(along[band].max())
+    mid = (lo + hi) / 2
+    h, w = mask.shape
+    cu, cv = float(np.clip(u + d[0] * mid, 0, w - 1)), float(np.clip(v + d[1] * mid, 0, h - 1))
+    return cu, cv, max(float(opening_px), (hi - lo + 1) + 2 * MARGIN_M * px_per_m)
+
+
+def grasp_clear(depth: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray,
+                u: float, v: float, angle: float, opening_px: float) -> bool:
+    """Whether the fingers (opened as the executor opens them) and the palm clear the
+    height map for a grasp centred at (u, v) with ``opening_px`` (image pixels)."""
+    from graspsim.executor import OPENING_CLEARANCE
+
+    k = np.asarray(intrinsics, np.float64)
+    camera_height = float(np.asarray(extrinsics, np.float64)[2, 3])
+    hz = np.nan_to_num(heights_above_table(depth, k, extrinsics), nan=0.0)
+    z_tcp = executed_tcp_z(depth, u, v, camera_height)
+    px_per_m = k[0, 0] / (camera_height - z_tcp)
+    d, n = closing_axes(angle)
+    executed = opening_px + OPENING_CLEARANCE * px_per_m
+    return fingers_clear(hz, u, v, d, n, executed, px_per_m, z_tcp) and palm_clear(hz, u, v, d, n, px_per_m, z_tcp)

@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from graspsim.clearance import closing_axes, executed_tcp_z, fingers_clear, heights_above_table, palm_clear
+from graspsim.clearance import MARGIN_M, closing_axes, executed_tcp_z, fingers_clear, heights_above_table, palm_clear
 from graspsim.executor import OPENING_CLEARANCE
 from graspsim.grasp import tcp_height
 from graspsim.gripper import FINGER_WIDTH, MAX_OPENING
@@ -43,7 +43,6 @@ EDGE_M = 0.006  # height jump between neighbouring pixels that separates objects
 SNAP_PX = 15
 N_ANGLES = 24
 N_CENTRES = 8
-MARGIN_M = 0.006  # free space added on each side of the object
 
 
 def segment(heights: np.ndarray) -> np.ndarray:

@@ -317,3 +317,40 @@ def test_owlvit_grounder_tiny_local_model(tiny_owlvit, monkeypatch):
     monkeypatch.setitem(sys.modules, "transformers", None)
     with pytest.raises(ImportError, match="pip install transformers"):
         OwlVitGrounder(tiny_owlvit)
+
+
+def _top_down_observation(heights):
+    """Depth, intrinsics and extrinsics of the default camera looking at a height map (metres)."""
+    from graspsim.camera import Camera
+
+    cam = Camera()
+    depth = (cam.height_m - heights).astype(np.float32)
+    return depth, cam.intrinsics, cam.extrinsics
+
+
+def test_fit_to_mask_recentres_and_opens_to_the_object():
+    from graspsim.clearance import MARGIN_M, fit_to_mask
+
+    mask = np.zeros((320, 320), bool)
+    mask[150:170, 100:160] = True  # a 60 px long bar along u
+    heights = np.where(mask, 0.03, 0.0)
+    depth, k, t = _top_down_observation(heights)
+    u, v, opening = fit_to_mask(mask, depth, k, t, 125.0, 160.0, 0.0, 20.0)  # closing along u, off-centre, too narrow
+    assert u == pytest.approx(129.5) and v == pytest.approx(160.0)
+    assert opening > 60 + 2 * MARGIN_M * k[0, 0] / 0.6 * 0.9
+    # a wide enough opening is kept; an empty mask changes nothing
+    assert fit_to_mask(mask, depth, k, t, 129.5, 160.0, 0.0, 150.0)[2] == 150.0
+    assert fit_to_mask(np.zeros_like(mask), depth, k, t, 10.0, 20.0, 0.3, 5.0) == (10.0, 20.0, 5.0)
+
+
+def test_grasp_clear_sees_a_neighbour_under_a_finger():
+    from graspsim.clearance import grasp_clear
+
+    heights = np.zeros((320, 320))
+    heights[150:170, 150:170] = 0.03  # the object
+    depth, k, t = _top_down_observation(heights)
+    assert grasp_clear(depth, k, t, 159.5, 159.5, 0.0, 40.0)
+    heights[140:180, 185:200] = 0.08  # a tall neighbour where the right finger goes down
+    depth, k, t = _top_down_observation(heights)
+    assert not grasp_clear(depth, k, t, 159.5, 159.5, 0.0, 40.0)
+    assert grasp_clear(depth, k, t, 159.5, 159.5, np.pi / 2, 40.0)  # closing along v misses it

@@ -24,6 +24,8 @@ from .decoding import decode_grasps
 from .model import GraspOutput, GraspSAM
 
 TOP_K = 5
+#: quality a peak needs to count as a grasp (GraspSAM's decoding threshold)
+QUALITY_THRESHOLD = 0.2
 
 
 @dataclass
@@ -44,8 +46,10 @@ class Prediction:
         return self.maps[0]
 
 
-def to_predictions(model: GraspSAM, output: GraspOutput, original_size, jaw_px: float = 0.0, top_k: int = TOP_K) -> list[Prediction]:
-    """Decode every prompt of ``output`` (batch B) into a :class:`Prediction`."""
+def to_predictions(model: GraspSAM, output: GraspOutput, original_size, jaw_px: float = 0.0, top_k: int = TOP_K,
+                   threshold: float = QUALITY_THRESHOLD) -> list[Prediction]:
+    """Decode every prompt of ``output`` (batch B) into a :class:`Prediction`; peaks of
+    quality below ``threshold`` are dropped."""
     h, w = original_size
     s = model.output_size
     factor = max(h, w) / s
@@ -59,7 +63,8 @@ def to_predictions(model: GraspSAM, output: GraspOutput, original_size, jaw_px: 
     out = []
     for b in range(maps.shape[0]):
         q, c, sn, wd = maps[b]
-        rects = decode_grasps(q, c, sn, wd, mask=mask_small[b], width_scale=model.width_scale_px(s), top_k=top_k)
+        rects = decode_grasps(q, c, sn, wd, mask=mask_small[b], width_scale=model.width_scale_px(s), top_k=top_k,
+                              threshold=threshold)
         if len(rects):
             geo = scale_rects(rects[:, :5], factor)
             geo[:, 4] = jaw_px
@@ -69,7 +74,8 @@ def to_predictions(model: GraspSAM, output: GraspOutput, original_size, jaw_px: 
 
 
 @torch.no_grad()
-def predict(model: GraspSAM, embedding, prompt: dict, original_size, jaw_px: float = 0.0, top_k: int = TOP_K) -> Prediction:
+def predict(model: GraspSAM, embedding, prompt: dict, original_size, jaw_px: float = 0.0, top_k: int = TOP_K,
+            threshold: float = QUALITY_THRESHOLD) -> Prediction:
     """One prompt (``dict(points, labels, box, mask)`` as :func:`.prompting.prompt_arrays`
     gives it) against an encoded image (batch 1)."""
     kwargs = {}
@@ -83,4 +89,4 @@ def predict(model: GraspSAM, embedding, prompt: dict, original_size, jaw_px: flo
     if not kwargs:
         raise ValueError("the prompt has no points, box or mask")
     output = model.decode(embedding, **kwargs)
-    return to_predictions(model, output, original_size, jaw_px, top_k)[0]
+    return to_predictions(model, output, original_size, jaw_px, top_k, threshold)[0]

@@ -7,7 +7,23 @@ builds the model around an official SAM file (SAM frozen, the GraspSAM parts
 untrained: the starting point for fine-tuning, not a useful grasp policy).
 
 The image is encoded once and the embedding reused while observations show
-the same RGB image (further prompts cost only the decoder). The action is
+the same RGB image (further prompts cost only the decoder).
+
+Choosing the action among the decoded grasps (each step can be switched off
+for the plain published decoding):
+
+- ``fallback``: when no quality peak inside the predicted mask reaches the
+  decoding threshold (0.2), the best peak below it is used instead of
+  giving up;
+- ``fit_opening``: each grasp is re-centred on the predicted mask's extent
+  along its closing line and opened to at least that extent plus
+  :data:`graspsim.clearance.MARGIN_M` per side
+  (:func:`graspsim.clearance.fit_to_mask`): the width map under-estimates
+  openings, which puts a finger on the object;
+- ``collision_check``: the first grasp, in score order, whose fingers and
+  palm clear the height map from the depth image
+  (:func:`graspsim.clearance.grasp_clear`, the analytic policy's test) is
+  taken; the best-scored one when none is clear. The action is
 the best decoded grasp ``(u, v, angle, opening_px)``; when the model finds
 no grasp the action has ``opening_px = 0``, which the environment records
 as a ``no_grasp`` failure. ``last_maps`` holds the predicted ``mask`` (bool
@@ -37,7 +53,8 @@ class GraspSAMPolicy(BasePolicy):
     name = "graspsam"
 
     def __init__(self, checkpoint=None, variant: str | None = None, sam_checkpoint=None, grounder=None,
-                 top_k: int = 5, device: str | None = None, seed: int | None = None):
+                 top_k: int = 5, fit_opening: bool = True, collision_check: bool = True,
+                 fallback: bool = True, device: str | None = None, seed: int | None = None):
         import torch
 
         from .build import VARIANTS, build_graspsam, load_graspsam_checkpoint
@@ -65,6 +82,9 @@ class GraspSAMPolicy(BasePolicy):
         self.grounder = grounder
         self.context: dict | None = None
         self.top_k = int(top_k)
+        self.fit_opening = bool(fit_opening)
+        self.collision_check = bool(collision_check)
+        self.fallback = bool(fallback)
         self._embedding = None
         self._image_key = None
         self._torch = torch
@@ -83,21 +103,43 @@ class GraspSAMPolicy(BasePolicy):
         return self._embedding
 
     def act(self, observation: dict) -> np.ndarray:
-        from .inference import predict
+        from .inference import QUALITY_THRESHOLD, predict
         from .prompting import prompt_arrays
 
         rgb = np.asarray(observation["rgb"], np.uint8)
         prompt = Prompt.from_observation(observation["prompt"])
         arrays = prompt_arrays(prompt, rgb.shape[:2], self.grounder, self.context, rgb)
         embedding = self._encode(rgb)
-        pred = predict(self.model, embedding, arrays, rgb.shape[:2], top_k=self.top_k)
+        pred = predict(self.model, embedding, arrays, rgb.shape[:2], top_k=self.top_k,
+                       threshold=0.0 if self.fallback else QUALITY_THRESHOLD)
+        if self.fallback and len(pred.rects):
+            good = pred.rects[:, 5] >= QUALITY_THRESHOLD
+            pred.rects = pred.rects[good] if good.any() else pred.rects[:1]
         self.last_maps = {"mask": pred.mask, "quality": pred.quality, "rects": pred.rects, "prompt_box": arrays.get("box")}
         if len(pred.rects) == 0:
             u, v = _anchor(arrays, rgb.shape[:2])
             return np.array([u, v, 0.0, 0.0], np.float32)
-        u, v, angle, opening = pred.rects[0, :4]
+        u, v, angle, opening = self._choose(pred, observation)
         h, w = rgb.shape[:2]
         return np.array([np.clip(u, 0, w - 1), np.clip(v, 0, h - 1), angle, min(opening, max(h, w))], np.float32)
+
+
+    def _choose(self, pred, observation) -> tuple[float, float, float, float]:
+        from graspsim.clearance import fit_to_mask, grasp_clear
+
+        options = []
+        for rect in pred.rects:
+            u, v, angle, opening = (float(x) for x in rect[:4])
+            if self.fit_opening:
+                u, v, opening = fit_to_mask(pred.mask, np.asarray(observation["depth"], np.float32), observation["intrinsics"],
+                                            observation["extrinsics"], u, v, angle, opening)
+            if not self.collision_check:
+                return u, v, angle, opening
+            options.append((u, v, angle, opening))
+            if grasp_clear(np.asarray(observation["depth"], np.float32), observation["intrinsics"], observation["extrinsics"],
+                           u, v, angle, opening):
+                return u, v, angle, opening
+        return options[0]
 
 
 def _anchor(arrays: dict, shape) -> tuple[float, float]:
