@@ -24,11 +24,11 @@ PALM_TOLERANCE_M = 0.003  # the palm must clear its footprint by this much
 def heights_above_table(depth: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray) -> np.ndarray:
     """World z (metres) of every pixel; NaN where depth is missing."""
     h, w = depth.shape
-    vs, us = np.mgrid[0:h, 0:w]
     k = np.asarray(intrinsics, np.float64)
-    rays = np.stack([(us - k[0, 2]) / k[0, 0], (vs - k[1, 2]) / k[1, 1], np.ones_like(depth, float)], -1)
     t = np.asarray(extrinsics, np.float64)
-    z = (rays * depth[..., None]) @ t[2, :3] + t[2, 3]
+    ray_u = (np.arange(w) - k[0, 2]) / k[0, 0]
+    ray_v = (np.arange(h) - k[1, 2]) / k[1, 1]
+    z = depth.astype(np.float64) * (t[2, 0] * ray_u[None, :] + t[2, 1] * ray_v[:, None] + t[2, 2]) + t[2, 3]
     z[~(depth > 0)] = np.nan
     return z
 
@@ -101,15 +101,16 @@ def fit_to_mask(mask: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray, ext
     return cu, cv, max(float(opening_px), (hi - lo + 1) + 2 * MARGIN_M * px_per_m)
 
 
-def grasp_clear(depth: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray,
+def grasp_clear(heights: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray,
                 u: float, v: float, angle: float, opening_px: float) -> bool:
     """Whether the fingers (opened as the executor opens them) and the palm clear the
-    height map for a grasp centred at (u, v) with ``opening_px`` (image pixels)."""
+    height map for a grasp centred at (u, v) with ``opening_px`` (image pixels).
+    ``heights``: :func:`heights_above_table` of ``depth`` (computed once per image)."""
     from graspsim.executor import OPENING_CLEARANCE
 
     k = np.asarray(intrinsics, np.float64)
     camera_height = float(np.asarray(extrinsics, np.float64)[2, 3])
-    hz = np.nan_to_num(heights_above_table(depth, k, extrinsics), nan=0.0)
+    hz = np.nan_to_num(heights, nan=0.0)
     z_tcp = executed_tcp_z(depth, u, v, camera_height)
     px_per_m = k[0, 0] / (camera_height - z_tcp)
     d, n = closing_axes(angle)

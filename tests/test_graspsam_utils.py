@@ -344,13 +344,14 @@ def test_fit_to_mask_recentres_and_opens_to_the_object():
 
 
 def test_grasp_clear_sees_a_neighbour_under_a_finger():
-    from graspsim.clearance import grasp_clear
+    from graspsim.clearance import grasp_clear, heights_above_table
 
     heights = np.zeros((320, 320))
     heights[150:170, 150:170] = 0.03  # the object
     depth, k, t = _top_down_observation(heights)
-    assert grasp_clear(depth, k, t, 159.5, 159.5, 0.0, 40.0)
+    assert grasp_clear(heights_above_table(depth, k, t), depth, k, t, 159.5, 159.5, 0.0, 40.0)
     heights[140:180, 185:200] = 0.08  # a tall neighbour where the right finger goes down
     depth, k, t = _top_down_observation(heights)
-    assert not grasp_clear(depth, k, t, 159.5, 159.5, 0.0, 40.0)
-    assert grasp_clear(depth, k, t, 159.5, 159.5, np.pi / 2, 40.0)  # closing along v misses it
+    hz = heights_above_table(depth, k, t)
+    assert not grasp_clear(hz, depth, k, t, 159.5, 159.5, 0.0, 40.0)
+    assert grasp_clear(hz, depth, k, t, 159.5, 159.5, np.pi / 2, 40.0)  # closing along v misses it

@@ -125,19 +125,20 @@ class GraspSAMPolicy(BasePolicy):
 
 
     def _choose(self, pred, observation) -> tuple[float, float, float, float]:
-        from graspsim.clearance import fit_to_mask, grasp_clear
+        from graspsim.clearance import fit_to_mask, grasp_clear, heights_above_table
 
+        depth = np.asarray(observation["depth"], np.float32) if (self.fit_opening or self.collision_check) else None
+        k, t = observation.get("intrinsics"), observation.get("extrinsics")
+        heights = heights_above_table(depth, k, t) if self.collision_check else None
         options = []
         for rect in pred.rects:
             u, v, angle, opening = (float(x) for x in rect[:4])
             if self.fit_opening:
-                u, v, opening = fit_to_mask(pred.mask, np.asarray(observation["depth"], np.float32), observation["intrinsics"],
-                                            observation["extrinsics"], u, v, angle, opening)
+                u, v, opening = fit_to_mask(pred.mask, depth, k, t, u, v, angle, opening)
             if not self.collision_check:
                 return u, v, angle, opening
             options.append((u, v, angle, opening))
-            if grasp_clear(np.asarray(observation["depth"], np.float32), observation["intrinsics"], observation["extrinsics"],
-                           u, v, angle, opening):
+            if grasp_clear(heights, depth, k, t, u, v, angle, opening):
                 return u, v, angle, opening
         return options[0]
 
