@@ -127,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     tg = train_sub.add_parser("graspsam", help="train GraspSAM on a grasp data set (re-run the same command to resume)")
     tg.add_argument("--variant", default="tiny", help="tiny | vit_t | vit_b | vit_l | vit_h")
     tg.add_argument("--sam-checkpoint", default=None, help="official SAM / MobileSAM weights for vit_* variants")
-    tg.add_argument("--data", required=True, help="training data set folder")
+    tg.add_argument("--data", required=True, help="training data set folder (several: comma-separated)")
+    tg.add_argument("--init", default=None, help="GraspSAM checkpoint to start from (fine-tuning)")
     tg.add_argument("--data-format", default="sim", help="sim | cornell | jacquard | grasp-anything | ocid")
     tg.add_argument("--val", default=None, help="validation data set (default: an object-wise 10%% hold-out of --data)")
     tg.add_argument("--val-format", default=None)
@@ -309,7 +310,7 @@ def _train(args) -> int:
     config = TrainConfig(
         data=str(args.data), out=str(args.out), val=args.val, data_format=args.data_format, val_format=args.val_format,
         variant=args.variant, sam_checkpoint=args.sam_checkpoint, epochs=args.epochs, batch_size=args.batch_size,
-        lr=args.lr, seed=args.seed, device=args.device,
+        lr=args.lr, seed=args.seed, device=args.device, init=args.init,
     )
     s = train_graspsam(config, progress=not args.quiet)
     best = s["best"]

@@ -156,3 +156,20 @@ def test_training_reads_other_loaders_formats(data, tmp_path):
                          epochs=1, batch_size=2, val_fraction=0.34)
     summary = train_graspsam(config, progress=False)
     assert summary["train_examples"] >= 1 and summary["val_examples"] >= 1
+
+
+def test_fine_tuning_from_a_checkpoint_on_pooled_data_sets(data, trained, tmp_path):
+    from graspsim.policies.graspsam.build import load_graspsam_checkpoint
+
+    config, first = trained
+    start, _ = load_graspsam_checkpoint(f"{config.out}/best.pt")
+    tuned = TrainConfig(data=f"{data},{data}", out=str(tmp_path / "ft"), epochs=1, batch_size=2, val_fraction=0.34,
+                        seed=0, lr=0.0, weight_decay=0.0, init=f"{config.out}/best.pt")
+    summary = train_graspsam(tuned, progress=False)
+    assert summary["train_examples"] == 2 * first["train_examples"]  # both folders pooled
+    model, _ = load_graspsam_checkpoint(tmp_path / "ft" / "best.pt")
+    for (name, a), b in zip(start.state_dict().items(), model.state_dict().values()):
+        assert torch.equal(a, b), name  # learning rate 0: the initial weights come through unchanged
+    with pytest.raises(ValueError, match="variant"):
+        train_graspsam(TrainConfig(data=str(data), out=str(tmp_path / "x"), epochs=1, variant="vit_b",
+                                   init=f"{config.out}/best.pt"), progress=False)

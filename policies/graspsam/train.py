@@ -41,6 +41,10 @@ OUTSIDE_WEIGHT = 0.01
 
 @dataclass
 class TrainConfig:
+    """``data``: one data set folder, or several separated by commas (all in
+    ``data_format``; their objects are pooled). ``init``: a GraspSAM checkpoint
+    whose weights start the training (fine-tuning; the variant must match)."""
+
     data: str
     out: str
     val: str | None = None
@@ -57,6 +61,7 @@ class TrainConfig:
     max_examples: int | None = None  # cap on training examples (smoke tests)
     device: str | None = None
     prompt_kinds: tuple[str, ...] = ("points", "point", "box")
+    init: str | None = None
 
     def check(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -77,19 +82,27 @@ def load_examples(config: TrainConfig):
 
     from .examples import examples_from
 
-    train_ds = open_dataset(config.data_format, config.data)
-    items = train_ds.items()
+    folders = [f.strip() for f in str(config.data).split(",") if f.strip()]
+    if not folders:
+        raise ValueError(f"data: give at least one data set folder, got {config.data!r}")
+    train, val = [], []
+    for folder in folders:
+        train_ds = open_dataset(config.data_format, folder)
+        items = train_ds.items()
+        if not config.val:
+            items, val_items = split(items, val_fraction=config.val_fraction, by="object", seed=config.seed)
+            if config.max_examples is not None:
+                val_items = val_items[: max(config.max_examples // 4, 1)]
+            val += [e for e in examples_from(train_ds, val_items) if len(e.grasps)]
+        if config.max_examples is not None:
+            items = items[: config.max_examples]
+        train += examples_from(train_ds, items)
     if config.val:
         val_ds = open_dataset(config.val_format or config.data_format, config.val)
         val_items = val_ds.items()
-    else:
-        items, val_items = split(items, val_fraction=config.val_fraction, by="object", seed=config.seed)
-        val_ds = train_ds
-    if config.max_examples is not None:
-        items = items[: config.max_examples]
-        val_items = val_items[: max(config.max_examples // 4, 1)]
-    train = examples_from(train_ds, items)
-    val = [e for e in examples_from(val_ds, val_items) if len(e.grasps)]
+        if config.max_examples is not None:
+            val_items = val_items[: max(config.max_examples // 4, 1)]
+        val = [e for e in examples_from(val_ds, val_items) if len(e.grasps)]
     if not train:
         raise ValueError(f"{config.data}: no training examples (objects with masks)")
     if not val:
@@ -195,7 +208,15 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     train, val = load_examples(config)
     torch.manual_seed(config.seed)
-    model = build_graspsam(config.variant, sam_checkpoint=config.sam_checkpoint, device=device)
+    if config.init is not None:
+        from .build import load_graspsam_checkpoint
+
+        model, _ = load_graspsam_checkpoint(config.init, device=device)
+        if model.variant != config.variant:
+            raise ValueError(f"init checkpoint {config.init!r} holds variant {model.variant!r}, not {config.variant!r}")
+        model.float()
+    else:
+        model = build_graspsam(config.variant, sam_checkpoint=config.sam_checkpoint, device=device)
     params = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(len(train) / config.batch_size)
