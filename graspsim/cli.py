@@ -150,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=float, default=1e-3)
     tr.add_argument("--width", type=float, default=0.125, help="fraction of AlexNet's channels (default 0.125)")
     tr.add_argument("--hidden", type=int, default=256, help="units of the two hidden fully connected layers")
+    tr.add_argument("--class-weight", type=float, default=1.0, help="classify: weight of the category cross entropy")
     tr.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     tr.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     tr.add_argument("--seed", type=int, default=0)
@@ -302,7 +303,7 @@ def _train(args) -> int:
         run(RedmonConfig(
             model=args.redmon_model, data=str(args.data), out=str(args.out),
             data_format=args.data_format, folds=args.folds, split=args.split, epochs=args.epochs, batch_size=args.batch_size,
-            lr=args.lr, width=args.width, hidden=args.hidden, seed=args.seed, threads=args.threads, device=args.device,
+            lr=args.lr, width=args.width, hidden=args.hidden, class_weight=args.class_weight, seed=args.seed, threads=args.threads, device=args.device,
         ), progress=not args.quiet)
         return 0
     from graspsim.policies.graspsam.train import TrainConfig, train_graspsam

@@ -15,7 +15,7 @@ Heads (``MODELS``), all in the crop frame of S = 224 pixels:
   (the paper's x, y, sin 2θ, cos 2θ, h, w), one grasp per image; loss: sum of
   the squared errors, averaged over the batch.
 - ``classify``: the same plus one logit per object category; loss: the direct
-  loss + ``CLASS_WEIGHT`` × cross entropy (objects without a known category
+  loss + ``class_weight`` (``CLASS_WEIGHT``, 1) × cross entropy (objects without a known category
   add no class loss).
 - ``multigrasp``: a G × G grid (7 × 7) × 7 channels: a grasp-likelihood logit
   and per cell ``(x, y, sin 2θ, cos 2θ, jaw/S, opening/S)``, x, y the centre's
@@ -46,7 +46,7 @@ DEFAULT_WIDTH = 0.125
 DEFAULT_HIDDEN = 256
 GRID = 7
 MAX_GRASPS = 5
-CLASS_WEIGHT = 0.1
+CLASS_WEIGHT = 1.0
 CHECKPOINT_FORMAT = "graspsim-redmon"
 CHECKPOINT_VERSION = 1
 
@@ -167,7 +167,7 @@ def predictions(output: dict[str, torch.Tensor], size: int = INPUT_SIZE) -> list
 
 
 # -- losses ------------------------------------------------------------------------------
-def loss_fn(kind: str, output: dict, targets: dict) -> tuple[torch.Tensor, dict]:
+def loss_fn(kind: str, output: dict, targets: dict, class_weight: float = CLASS_WEIGHT) -> tuple[torch.Tensor, dict]:
     """The loss of ``kind`` (module docstring). targets: "grasp" (B, 6) and "label" (B,)
     int64 (-1: unknown) for direct / classify; "grid" (B, 7, G, G) for multigrasp."""
     check_model(kind)
@@ -186,7 +186,7 @@ def loss_fn(kind: str, output: dict, targets: dict) -> tuple[torch.Tensor, dict]
         label = targets["label"]
         if (label >= 0).any():
             ce = F.cross_entropy(output["logits"], label, ignore_index=-1)
-            loss = loss + CLASS_WEIGHT * ce
+            loss = loss + class_weight * ce
             parts["ce"] = float(ce.detach())
     parts["loss"] = float(loss.detach())
     return loss, parts

@@ -41,7 +41,7 @@ import torch
 from graspsim.policies.devices import pick_device
 
 from .inputs import INPUT_SIZE, crop, jitter_window, network_input, prompt_window, rects_from_crop, rects_to_crop, rgd
-from .model import DEFAULT_HIDDEN, DEFAULT_WIDTH, MAX_GRASPS, RedmonNet, check_model, encode_grasp, encode_grid, loss_fn, predictions, save_checkpoint
+from .model import CLASS_WEIGHT, DEFAULT_HIDDEN, DEFAULT_WIDTH, MAX_GRASPS, RedmonNet, check_model, encode_grasp, encode_grid, loss_fn, predictions, save_checkpoint
 
 TRAIN_PROMPT_KINDS = ("point", "points", "box")
 EVAL_PROMPT_KINDS = ("point", "box")
@@ -61,6 +61,7 @@ class RedmonConfig:
     weight_decay: float = 1e-3
     width: float = DEFAULT_WIDTH
     hidden: int = DEFAULT_HIDDEN
+    class_weight: float = CLASS_WEIGHT  # classify: weight of the cross entropy
     seed: int = 0
     threads: int | None = 1
     device: str | None = None
@@ -76,7 +77,7 @@ class RedmonConfig:
             v = getattr(self, name)
             if not (isinstance(v, int) and v >= 1):
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        for name in ("lr", "weight_decay"):
+        for name in ("lr", "weight_decay", "class_weight"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                 raise ValueError(f"{name} must be a finite non-negative number, got {v!r}")
@@ -265,7 +266,7 @@ def train_net(config: RedmonConfig, examples, classes, fold: int = -1, progress:
             batch = [examples[j] for j in order[step * config.batch_size : (step + 1) * config.batch_size]]
             x, targets = training_batch(config.model, batch, rng)
             out = net(torch.from_numpy(x).to(device))
-            loss, parts = loss_fn(config.model, out, {k: v.to(device) for k, v in targets.items()})
+            loss, parts = loss_fn(config.model, out, {k: v.to(device) for k, v in targets.items()}, config.class_weight)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
