@@ -16,7 +16,8 @@ z [m], yaw [rad], opening [m], or null), ``success``, ``failure_mode``,
 ``lifted_ids``, ``rect_success`` / ``rect_iou`` / ``rect_angle_error_deg``
 (null when the target is unlabelled), ``timings_ms`` (environment parts and
 ``policy_ms``), ``error`` (null, or the text of a crash), ``scene`` (the
-scene spec without labels) and, for ``Declutter-v0``, ``attempts``,
+scene spec without labels) and, for ``Declutter-v0`` (where the attempt
+fields above are those of the round's first grasp), ``attempts``,
 ``successes``, ``objects_presented``, ``objects_removed``,
 ``grasp_success_rate``, ``declutter_rate`` and ``steps`` (per attempt:
 target, action, success, failure mode).
