@@ -72,6 +72,13 @@ def executed_tcp_z(depth: np.ndarray, u: float, v: float, camera_height: float) 
         return MIN_TCP_Z
 
 
+def _tcp_scale(depth: np.ndarray, intrinsics, extrinsics, u: float, v: float) -> tuple[float, float]:
+    """(TCP height the environment will use at (u, v), image pixels per metre at that depth)."""
+    camera_height = float(np.asarray(extrinsics, np.float64)[2, 3])
+    z_tcp = executed_tcp_z(depth, u, v, camera_height)
+    return z_tcp, float(np.asarray(intrinsics, np.float64)[0, 0]) / (camera_height - z_tcp)
+
+
 def fit_to_mask(mask: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray,
                 u: float, v: float, angle: float, opening_px: float) -> tuple[float, float, float]:
     """Centre and opening of a grasp refitted to the object's mask (bool H×W).
@@ -85,10 +92,7 @@ def fit_to_mask(mask: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray, ext
     vs, us = np.nonzero(mask)
     if len(us) == 0:
         return u, v, opening_px
-    k = np.asarray(intrinsics, np.float64)
-    camera_height = float(np.asarray(extrinsics, np.float64)[2, 3])
-    z_tcp = executed_tcp_z(depth, u, v, camera_height)
-    px_per_m = k[0, 0] / (camera_height - z_tcp)
+    _, px_per_m = _tcp_scale(depth, intrinsics, extrinsics, u, v)
     d, n = closing_axes(angle)
     along = (us - u) * d[0] + (vs - v) * d[1]
     band = np.abs((us - u) * n[0] + (vs - v) * n[1]) <= FINGER_WIDTH * px_per_m / 2
@@ -105,14 +109,12 @@ def grasp_clear(heights: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray, 
                 u: float, v: float, angle: float, opening_px: float) -> bool:
     """Whether the fingers (opened as the executor opens them) and the palm clear the
     height map for a grasp centred at (u, v) with ``opening_px`` (image pixels).
-    ``heights``: :func:`heights_above_table` of ``depth`` (computed once per image)."""
+    ``heights``: :func:`heights_above_table` of ``depth`` with missing depth (NaN) set
+    to 0, the table (computed once per image, for all the grasps tried on it)."""
     from graspsim.executor import OPENING_CLEARANCE
 
-    k = np.asarray(intrinsics, np.float64)
-    camera_height = float(np.asarray(extrinsics, np.float64)[2, 3])
-    hz = np.nan_to_num(heights, nan=0.0)
-    z_tcp = executed_tcp_z(depth, u, v, camera_height)
-    px_per_m = k[0, 0] / (camera_height - z_tcp)
+    z_tcp, px_per_m = _tcp_scale(depth, intrinsics, extrinsics, u, v)
     d, n = closing_axes(angle)
     executed = opening_px + OPENING_CLEARANCE * px_per_m
-    return fingers_clear(hz, u, v, d, n, executed, px_per_m, z_tcp) and palm_clear(hz, u, v, d, n, px_per_m, z_tcp)
+    return (fingers_clear(heights, u, v, d, n, executed, px_per_m, z_tcp)
+            and palm_clear(heights, u, v, d, n, px_per_m, z_tcp))

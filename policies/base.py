@@ -44,3 +44,22 @@ class BasePolicy(abc.ABC):
 
     def __call__(self, observation: dict) -> np.ndarray:
         return self.act(observation)
+
+
+class GroundedPolicy(BasePolicy):
+    """A policy that grounds text prompts to boxes with a grounder
+    (:mod:`graspsim.grounding`; default: the simulator's CatalogueGrounder, which
+    needs the scene's segmentation and names through :meth:`set_context`)."""
+
+    def __init__(self, grounder=None, seed: int | None = None):
+        if grounder is None:
+            from graspsim.grounding import CatalogueGrounder
+
+            grounder = CatalogueGrounder()
+        self.grounder = grounder
+        self.context: dict | None = None
+        super().__init__(seed)
+
+    def set_context(self, context: dict | None) -> None:
+        """Context for the grounder (for CatalogueGrounder: segmentation and names)."""
+        self.context = context

@@ -90,10 +90,17 @@ def forget_policy(key: tuple) -> None:
     _POLICIES.pop(key, None)
 
 
-def _one_torch_thread() -> None:
+def set_torch_threads(n: int | None) -> int | None:
+    """Set torch's CPU threads when torch is loaded; returns the previous count (None
+    without torch). Policies act with one thread so that results do not depend on
+    how episodes are spread over processes."""
     torch = sys.modules.get("torch")
-    if torch is not None and torch.get_num_threads() != 1:
-        torch.set_num_threads(1)
+    if torch is None:
+        return None
+    previous = torch.get_num_threads()
+    if n is not None and n != previous:
+        torch.set_num_threads(n)
+    return previous
 
 
 def _environment(task: EpisodeTask):
@@ -140,7 +147,7 @@ def _category(object_set: str, name: str) -> str:
 def _act(env, policy, obs, prompt_kind: str):
     if prompt_kind == "text" and hasattr(policy, "set_context"):
         policy.set_context(_grounding_context(env))
-    _one_torch_thread()
+    set_torch_threads(1)
     t0 = time.perf_counter()
     action = policy.act(obs)
     return np.asarray(action, np.float32), (time.perf_counter() - t0) * 1e3

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .episode import safe_name
+from .store import write_text_atomic
 
 EXAMPLES_PER_KIND = 3
 
@@ -218,10 +219,7 @@ def write_report(out, summary: dict, records: list[dict]) -> list[str]:
                 name = f"figures/examples_{safe_name(g['policy'])}_{g['prompt']}.png"
                 cv2.imwrite(str(out / name), grid)
                 figures.append(name)
-    text = report_markdown(summary, records, figures)
-    tmp = out / "report.md.tmp"
-    tmp.write_text(text)
-    tmp.replace(out / "report.md")
+    write_text_atomic(out / "report.md", report_markdown(summary, records, figures))
     return figures
 
 

@@ -10,6 +10,7 @@ number of workers (apart from the timings).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -17,7 +18,8 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .episode import ENVS, EpisodeTask, error_record, forget_policy, preload_policy, run_episode, safe_name
+from .episode import (ENVS, EpisodeTask, error_record, forget_policy, preload_policy, run_episode, safe_name,
+                      set_torch_threads)
 from .pool import BACKENDS, check_pool_args, run_tasks
 from .store import ResultsStore
 from .summary import summarise
@@ -132,16 +134,28 @@ def make_tasks(config: BenchmarkConfig, figures_dir: Path | None, preloaded: tup
     return tasks
 
 
-def _postfix(records: list[dict]) -> dict:
-    rates = defaultdict(list)
-    for r in records:
-        if r.get("error") is None:
-            rates[r["policy"]].append(bool(r["success"]))
-    post = {label[:16]: f"{sum(v) / len(v):.2f}" for label, v in rates.items()}
-    errors = sum(r.get("error") is not None for r in records)
-    if errors:
-        post["errors"] = errors
-    return post
+class _RunningRates:
+    """Running success rate per policy (and error count) for the progress bar."""
+
+    def __init__(self, records):
+        self.counts = defaultdict(lambda: [0, 0])  # policy -> [successes, finished]
+        self.errors = 0
+        for r in records:
+            self.add(r)
+
+    def add(self, record: dict) -> None:
+        if record.get("error") is None:
+            c = self.counts[record["policy"]]
+            c[0] += bool(record["success"])
+            c[1] += 1
+        else:
+            self.errors += 1
+
+    def postfix(self) -> dict:
+        post = {label[:16]: f"{s / n:.2f}" for label, (s, n) in self.counts.items()}
+        if self.errors:
+            post["errors"] = self.errors
+        return post
 
 
 def run_benchmark(config: BenchmarkConfig, out=None, workers: int = 1, backend: str = "local",
@@ -176,7 +190,7 @@ def _run(config, tasks, out, workers, backend, resume, timeout_s, ray_address, p
     store = ResultsStore(out, config.to_dict(), resume=resume) if out is not None else None
     started = time.perf_counter()
     previous_s = 0.0
-    with (store if store is not None else _NoStore()):
+    with (store if store is not None else contextlib.nullcontext()):
         if store is not None:
             records.update(store.records)
             done = store.done()
@@ -190,7 +204,8 @@ def _run(config, tasks, out, workers, backend, resume, timeout_s, ray_address, p
             from tqdm import tqdm
 
             bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc="benchmark", unit="ep", dynamic_ncols=True)
-        threads = _torch_threads() if backend == "serial" else None
+        rates = _RunningRates(records[t.key] for t in tasks if t.key in done)  # errors are retried
+        threads = set_torch_threads(None) if backend == "serial" else None
         try:
             for result in run_tasks(run_episode, todo, workers=workers, backend=backend, timeout_s=timeout_s,
                                     ray_address=ray_address):
@@ -199,14 +214,15 @@ def _run(config, tasks, out, workers, backend, resume, timeout_s, ray_address, p
                 records[task.key] = record
                 if store is not None:
                     store.append(record)
+                rates.add(record)
                 if bar is not None:
-                    bar.set_postfix(_postfix(list(records.values())), refresh=False)
+                    bar.set_postfix(rates.postfix(), refresh=False)
                     bar.update(1)
         finally:
             if bar is not None:
                 bar.close()
             if threads is not None:
-                _restore_torch_threads(threads)
+                set_torch_threads(threads)
         ordered = [records[t.key] for t in tasks if t.key in records]
         summary = summarise(ordered, previous_s + time.perf_counter() - started)
         summary["config"] = config.to_dict()
@@ -218,29 +234,6 @@ def _run(config, tasks, out, workers, backend, resume, timeout_s, ray_address, p
 
                 write_report(out, summary, ordered)
     return summary
-
-
-class _NoStore:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
-
-
-def _torch_threads():
-    import sys
-
-    torch = sys.modules.get("torch")
-    return None if torch is None else torch.get_num_threads()
-
-
-def _restore_torch_threads(n) -> None:
-    import sys
-
-    torch = sys.modules.get("torch")
-    if torch is not None and n is not None:
-        torch.set_num_threads(n)
 
 
 def default_workers() -> int:

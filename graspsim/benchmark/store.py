@@ -36,10 +36,15 @@ def dumps(value, **kwargs) -> str:
     return json.dumps(value, default=_jsonable, **kwargs)
 
 
-def write_json_atomic(path: Path, value) -> None:
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(dumps(value, indent=2) + "\n")
+    tmp.write_text(text)
     tmp.replace(path)
+
+
+def write_json_atomic(path: Path, value) -> None:
+    write_text_atomic(path, dumps(value, indent=2) + "\n")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -163,8 +168,3 @@ class ResultsStore:
 
     def write_json(self, name: str, value) -> None:
         write_json_atomic(self.out / name, value)
-
-    def write_text(self, name: str, text: str) -> None:
-        tmp = self.out / f"{name}.tmp{os.getpid()}"
-        tmp.write_text(text)
-        tmp.replace(self.out / name)

@@ -43,13 +43,13 @@ from pathlib import Path
 
 import numpy as np
 
-from graspsim.policies.base import BasePolicy
+from graspsim.policies.base import GroundedPolicy
 from graspsim.prompts import Prompt
 
 SHIPPED_CHECKPOINT = Path(__file__).parent / "checkpoints" / "graspsam_tiny_sim.pt"
 
 
-class GraspSAMPolicy(BasePolicy):
+class GraspSAMPolicy(GroundedPolicy):
     name = "graspsam"
 
     def __init__(self, checkpoint=None, variant: str | None = None, sam_checkpoint=None, grounder=None,
@@ -75,12 +75,6 @@ class GraspSAMPolicy(BasePolicy):
             if variant is not None and self.model.variant != variant:
                 raise ValueError(f"checkpoint {str(path)!r} holds variant {self.model.variant!r}, not {variant!r}")
         self.model.eval()
-        if grounder is None:
-            from graspsim.grounding import CatalogueGrounder
-
-            grounder = CatalogueGrounder()
-        self.grounder = grounder
-        self.context: dict | None = None
         self.top_k = int(top_k)
         self.fit_opening = bool(fit_opening)
         self.collision_check = bool(collision_check)
@@ -88,11 +82,7 @@ class GraspSAMPolicy(BasePolicy):
         self._embedding = None
         self._image_key = None
         self._torch = torch
-        super().__init__(seed)
-
-    def set_context(self, context: dict | None) -> None:
-        """Context for the grounder (for CatalogueGrounder: segmentation and names)."""
-        self.context = context
+        super().__init__(grounder, seed)
 
     def _encode(self, rgb: np.ndarray):
         key = hashlib.blake2b(np.ascontiguousarray(rgb).tobytes(), digest_size=16).digest()
@@ -129,7 +119,7 @@ class GraspSAMPolicy(BasePolicy):
 
         depth = np.asarray(observation["depth"], np.float32) if (self.fit_opening or self.collision_check) else None
         k, t = observation.get("intrinsics"), observation.get("extrinsics")
-        heights = heights_above_table(depth, k, t) if self.collision_check else None
+        heights = np.nan_to_num(heights_above_table(depth, k, t), nan=0.0) if self.collision_check else None
         options = []
         for rect in pred.rects:
             u, v, angle, opening = (float(x) for x in rect[:4])

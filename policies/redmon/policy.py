@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from graspsim.policies.base import BasePolicy
+from graspsim.policies.base import GroundedPolicy
 from graspsim.prompts import Prompt
 
 CHECKPOINT_DIR = Path(__file__).parent / "checkpoints"
@@ -36,7 +36,7 @@ def shipped_checkpoint(model: str) -> Path:
     return CHECKPOINT_DIR / f"redmon_{model}.pt"
 
 
-class RedmonPolicy(BasePolicy):
+class RedmonPolicy(GroundedPolicy):
     name = "redmon"
 
     def __init__(self, model: str = "direct", checkpoint=None, grounder=None, top_k: int = 5,
@@ -58,20 +58,10 @@ class RedmonPolicy(BasePolicy):
         self.model, self.metadata = load_checkpoint(path, model=model, device=self.device)
         self.kind = model
         self.name = f"redmon-{model}"
-        if grounder is None:
-            from graspsim.grounding import CatalogueGrounder
-
-            grounder = CatalogueGrounder()
-        self.grounder = grounder
-        self.context: dict | None = None
         self.top_k = top_k
         self._torch = torch
         self._prompt_arrays = prompt_arrays
-        super().__init__(seed)
-
-    def set_context(self, context: dict | None) -> None:
-        """Context for the grounder (for CatalogueGrounder: segmentation and names)."""
-        self.context = context
+        super().__init__(grounder, seed)
 
     def act(self, observation: dict) -> np.ndarray:
         from .inputs import crop, network_input, prompt_window, rects_from_crop, rgd, window_box
