@@ -22,8 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from graspsim.camera import Camera
-from graspsim.clearance import MARGIN_M, closing_axes, executed_tcp_z, fingers_clear, palm_clear
-from graspsim.executor import OPENING_CLEARANCE
+from graspsim.clearance import MARGIN_M, HeightMap, closing_axes, executed_tcp_z, grasp_clear, height_map
 from graspsim.grasp import ImageGrasp, tcp_height
 from graspsim.gripper import FINGER_WIDTH, MAX_OPENING
 
@@ -63,17 +62,20 @@ def object_candidates(
     depth: np.ndarray,
     camera: Camera,
     n_angles: int = N_ANGLES,
+    hmap: HeightMap | None = None,
 ) -> list[Candidate]:
     """All candidates of the object whose visible pixels are ``mask`` (bool H×W).
 
     ``heights`` are metres above the table for every pixel (all objects: the
-    clearance filters need the neighbours), ``depth`` the z-depth image.
+    clearance filters need the neighbours), ``depth`` the z-depth image,
+    ``hmap`` its :func:`graspsim.clearance.height_map` (built when None).
     """
     vs, us = np.nonzero(mask)
     if len(us) == 0:
         return []
     h, w = mask.shape
     hz = np.nan_to_num(heights, nan=0.0)
+    hmap = height_map(depth, camera.intrinsics, camera.extrinsics) if hmap is None else hmap
     cam_h = camera.height_m
     top_z = float(hz[mask].max())
     px_per_m = 1.0 / float(camera.metres_per_pixel(cam_h - tcp_height(top_z)))
@@ -108,10 +110,8 @@ def object_candidates(
             for extra in (0.0, WIDE_EXTRA_M):
                 opening = (hi - lo + 1) + 2 * (MARGIN_M + extra / 2) * tcp_px_per_m
                 fits = opening <= MAX_OPENING * tcp_px_per_m
-                executed = min(opening + OPENING_CLEARANCE * tcp_px_per_m, MAX_OPENING * tcp_px_per_m)
-                clear = fingers_clear(hz, gu, gv, d, n, executed, tcp_px_per_m, z_tcp) and palm_clear(
-                    hz, gu, gv, d, n, tcp_px_per_m, z_tcp
-                )
+                clear = grasp_clear(hmap, depth, camera.intrinsics, camera.extrinsics, gu, gv, float(angle),
+                                    min(opening, MAX_OPENING * tcp_px_per_m))
                 grasp = ImageGrasp(gu, gv, float(angle), min(opening, MAX_OPENING * tcp_px_per_m), FINGER_WIDTH * tcp_px_per_m)
                 out.append(Candidate(grasp, antipodal, bool(fits), bool(clear)))
     return out

@@ -105,7 +105,7 @@ def label_objects(world, spec, frame: dict, targets, trials_per_object: int = TR
     ({index: ObjectLabels}, LabelStats).
     """
     from graspsim.candidates import object_candidates, spread_subset
-    from graspsim.clearance import heights_above_table
+    from graspsim.clearance import height_map, heights_above_table
     from graspsim.executor import Executor
     from graspsim.objects import get_object_set
     from graspsim.scene import build_scene
@@ -116,12 +116,13 @@ def label_objects(world, spec, frame: dict, targets, trials_per_object: int = TR
     camera = world.camera
     depth, seg = frame["depth"], frame["segmentation"]
     heights = heights_above_table(depth, camera.intrinsics, camera.extrinsics)
+    hmap = height_map(depth, camera.intrinsics, camera.extrinsics)
     executor = Executor(world)
     stats = LabelStats()
     labels: dict[int, ObjectLabels] = {}
     for index in targets:
         t0 = time.perf_counter()
-        cands = object_candidates(seg == index + 1, heights, depth, camera)
+        cands = object_candidates(seg == index + 1, heights, depth, camera, hmap=hmap)
         passing = [c.grasp for c in cands if c.passes]
         chosen = [passing[j] for j in spread_subset(passing, trials_per_object)]
         stats.candidate_seconds += time.perf_counter() - t0

@@ -12,13 +12,16 @@ it across its narrow side:
    ``SNAP_PX`` when a point falls beside every segment).
 3. Candidate grasps at the region's centroid and at up to ``N_CENTRES``
    well-inside points (farthest-point samples of the region's thick part),
-   over ``N_ANGLES`` angles: the region's span along the closing line within
-   a jaw-wide band gives the centre and width. A candidate is feasible when
-   the width plus margins fits the 8 cm opening, both finger footprints are
-   lower than the fingertips will reach and the palm's footprint is lower
-   than the palm. Among feasible candidates the one with the smallest
+   over ``N_ANGLES`` angles: the region's span in the world along the
+   closing line within a jaw-wide band gives the centre and width
+   (:func:`graspsim.clearance.fit_to_mask`). A candidate is feasible when
+   the width plus margins fits the 8 cm opening and the hand clears the
+   scene's height map (:func:`graspsim.clearance.grasp_clear`: both finger
+   footprints lower than the fingertips will reach, the palm's footprint
+   lower than the palm). Among feasible candidates the one with the smallest
    opening + 0.5 x distance to the centroid (pixels) wins; when none is
-   feasible, the same score picks among all.
+   feasible, the one that comes nearest to clearing the scene
+   (:func:`region_grasp`).
 
 Text prompts need a grounder (a model that turns text into a box); this
 policy has none and raises ValueError for them.
@@ -30,10 +33,8 @@ import math
 
 import numpy as np
 
-from graspsim.clearance import MARGIN_M, closing_axes, executed_tcp_z, fingers_clear, heights_above_table, palm_clear
-from graspsim.executor import OPENING_CLEARANCE
-from graspsim.grasp import tcp_height
-from graspsim.gripper import FINGER_WIDTH, MAX_OPENING
+from graspsim.clearance import fit_to_points, grasp_margin, height_map, heights_above_table, lift, surface_points
+from graspsim.gripper import MAX_OPENING
 from graspsim.prompts import Prompt
 
 from .base import BasePolicy
@@ -77,7 +78,7 @@ class AnalyticPolicy(BasePolicy):
         if not region.any():
             u, v = self._anchor(prompt, depth.shape)
             return np.array([u, v, 0.0, 1.0], np.float32)
-        return self.grasp_region(region, heights, depth, k)
+        return region_grasp(region, depth, k, np.asarray(observation["extrinsics"], np.float64))[0]
 
     # -- target region ------------------------------------------------------------------
     @staticmethod
@@ -126,68 +127,59 @@ class AnalyticPolicy(BasePolicy):
         values, counts = np.unique(hits, return_counts=True)
         return labels == values[counts.argmax()]
 
-    # -- grasp synthesis ----------------------------------------------------------------
-    def grasp_region(self, region: np.ndarray, heights: np.ndarray, depth: np.ndarray, k: np.ndarray) -> np.ndarray:
-        import cv2
 
-        vs, us = np.nonzero(region)
-        dist = cv2.distanceTransform(np.pad(region, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
-        centroid = (float(us.mean()), float(vs.mean()))
-        centres = [centroid] + self._inner_points(dist)
-        top_z = float(np.nanmax(heights[region]))
-        f = k[0, 0]
-        cam_h = float(np.nanmax(heights + depth))  # camera height above the table
-        px_per_m_tcp = f / (cam_h - tcp_height(top_z))
-        max_open_px = MAX_OPENING * px_per_m_tcp
-        margin_px = MARGIN_M * px_per_m_tcp
-        jaw_px = FINGER_WIDTH * px_per_m_tcp
+def region_grasp(region: np.ndarray, depth: np.ndarray, k: np.ndarray, t: np.ndarray, hmap=None
+                 ) -> tuple[np.ndarray, float]:
+    """The analytic grasp of an object region (bool H×W) and its clearance margin
+    (metres, :func:`graspsim.clearance.grasp_margin`; negative: no candidate is
+    clear). Candidates: the region's centroid and :func:`inner_points`, each at
+    ``N_ANGLES`` angles, fitted to the region; among those that fit the opening
+    and are clear, the smallest opening + 0.5 x distance to the centroid
+    (pixels) wins; when none is, the one with the largest margin.
+    ``hmap``: the depth image's height map (built when None)."""
+    import cv2
 
-        angles = np.linspace(-math.pi / 2, math.pi / 2, N_ANGLES, endpoint=False)
-        best, best_key = None, None
-        hz = np.nan_to_num(heights, nan=0.0)
-        h, w = hz.shape
-        for cu, cv in centres:
-            for a in angles:
-                d, n = closing_axes(a)
-                rel_u, rel_v = us - cu, vs - cv
-                along = rel_u * d[0] + rel_v * d[1]
-                across = rel_u * n[0] + rel_v * n[1]
-                band = np.abs(across) <= jaw_px / 2
-                if not band.any():
-                    continue
-                lo, hi = along[band].min(), along[band].max()
-                width = hi - lo + 1
-                mid = (lo + hi) / 2
-                gu, gv = cu + d[0] * mid, cv + d[1] * mid
-                if not (0 <= gu <= w - 1 and 0 <= gv <= h - 1):
-                    continue
-                opening = width + 2 * margin_px
-                z_tcp = executed_tcp_z(depth, gu, gv, cam_h)
-                executed = min(opening + OPENING_CLEARANCE * px_per_m_tcp, max_open_px)
-                clear = fingers_clear(hz, gu, gv, d, n, executed, px_per_m_tcp, z_tcp)
-                clear = clear and palm_clear(hz, gu, gv, d, n, px_per_m_tcp, z_tcp)
-                score = opening + 0.5 * math.hypot(gu - centroid[0], gv - centroid[1])
-                key = (not (opening <= max_open_px and clear), score)
-                if best_key is None or key < best_key:
-                    best_key, best = key, (gu, gv, a, min(opening, max_open_px))
-        if best is None:
-            cu, cv = centres[0]
-            return np.array([cu, cv, 0.0, max_open_px], np.float32)
-        return np.array(best, np.float32)
+    vs, us = np.nonzero(region)
+    dist = cv2.distanceTransform(np.pad(region, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    centroid = (float(us.mean()), float(vs.mean()))
+    centres = [centroid] + inner_points(dist)
+    angles = np.linspace(-math.pi / 2, math.pi / 2, N_ANGLES, endpoint=False)
+    hmap = height_map(depth, k, t) if hmap is None else hmap
+    points = surface_points(depth, k, t, region)
+    best, best_key = None, None
+    for cu, cv in centres:
+        for a in angles:
+            gu, gv, opening = fit_to_points(points, region.shape, depth, k, t, cu, cv, a, 0.0)
+            if opening == 0.0:
+                continue
+            max_open_px = MAX_OPENING * lift(depth, k, t, gu, gv)[3]
+            grasp = (gu, gv, float(a), min(opening, max_open_px))
+            margin = grasp_margin(hmap, depth, k, t, *grasp)
+            fits = opening <= max_open_px
+            if fits and margin >= 0:
+                key = (0, opening + 0.5 * math.hypot(gu - centroid[0], gv - centroid[1]))
+            else:
+                key = (1, not fits, -margin)
+            if best_key is None or key < best_key:
+                best_key, best = key, (grasp, margin)
+    if best is None:
+        cu, cv = centres[0]
+        return np.array([cu, cv, 0.0, MAX_OPENING * lift(depth, k, t, cu, cv)[3]], np.float32), -math.inf
+    return np.array(best[0], np.float32), float(best[1])
 
-    @staticmethod
-    def _inner_points(dist: np.ndarray) -> list[tuple[float, float]]:
-        """Up to N_CENTRES spread-out points of the region's thicker half."""
-        vs, us = np.nonzero(dist >= 0.5 * dist.max())
-        if len(us) == 0:
-            return []
-        pts = np.stack([us, vs], 1).astype(float)
-        chosen = [int(dist[vs, us].argmax())]
-        d2 = ((pts - pts[chosen[0]]) ** 2).sum(1)
-        while len(chosen) < min(N_CENTRES, len(pts)):
-            j = int(d2.argmax())
-            if d2[j] == 0:
-                break
-            chosen.append(j)
-            d2 = np.minimum(d2, ((pts - pts[j]) ** 2).sum(1))
-        return [(float(pts[j, 0]), float(pts[j, 1])) for j in chosen]
+
+def inner_points(dist: np.ndarray) -> list[tuple[float, float]]:
+    """Up to N_CENTRES spread-out points of the region's thicker half."""
+    vs, us = np.nonzero(dist >= 0.5 * dist.max())
+    if len(us) == 0:
+        return []
+    pts = np.stack([us, vs], 1).astype(float)
+    chosen = [int(dist[vs, us].argmax())]
+    d2 = ((pts - pts[chosen[0]]) ** 2).sum(1)
+    while len(chosen) < min(N_CENTRES, len(pts)):
+        j = int(d2.argmax())
+        if d2[j] == 0:
+            break
+        chosen.append(j)
+        d2 = np.minimum(d2, ((pts - pts[j]) ** 2).sum(1))
+    return [(float(pts[j, 0]), float(pts[j, 1])) for j in chosen]

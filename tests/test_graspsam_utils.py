@@ -337,21 +337,41 @@ def test_fit_to_mask_recentres_and_opens_to_the_object():
     depth, k, t = _top_down_observation(heights)
     u, v, opening = fit_to_mask(mask, depth, k, t, 125.0, 160.0, 0.0, 20.0)  # closing along u, off-centre, too narrow
     assert u == pytest.approx(129.5) and v == pytest.approx(160.0)
-    assert opening > 60 + 2 * MARGIN_M * k[0, 0] / 0.6 * 0.9
+    # measured in the world: 60 pixels at the bar's depth (0.57 m), scaled to the TCP's (0.595 m)
+    assert opening == pytest.approx((60 * 0.57 / k[0, 0] + 2 * MARGIN_M) * k[0, 0] / 0.595)
     # a wide enough opening is kept; an empty mask changes nothing
     assert fit_to_mask(mask, depth, k, t, 129.5, 160.0, 0.0, 150.0)[2] == 150.0
     assert fit_to_mask(np.zeros_like(mask), depth, k, t, 10.0, 20.0, 0.3, 5.0) == (10.0, 20.0, 5.0)
 
 
 def test_grasp_clear_sees_a_neighbour_under_a_finger():
-    from graspsim.clearance import grasp_clear, heights_above_table
+    from graspsim.clearance import grasp_clear, height_map
 
     heights = np.zeros((320, 320))
     heights[150:170, 150:170] = 0.03  # the object
     depth, k, t = _top_down_observation(heights)
-    assert grasp_clear(heights_above_table(depth, k, t), depth, k, t, 159.5, 159.5, 0.0, 40.0)
-    heights[140:180, 185:200] = 0.08  # a tall neighbour where the right finger goes down
+    assert grasp_clear(height_map(depth, k, t), depth, k, t, 159.5, 159.5, 0.0, 40.0)
+    heights[140:180, 190:205] = 0.08  # a tall neighbour where the right finger goes down, clear of the palm
     depth, k, t = _top_down_observation(heights)
-    hz = heights_above_table(depth, k, t)
-    assert not grasp_clear(hz, depth, k, t, 159.5, 159.5, 0.0, 40.0)
-    assert grasp_clear(hz, depth, k, t, 159.5, 159.5, np.pi / 2, 40.0)  # closing along v misses it
+    hmap = height_map(depth, k, t)
+    assert not grasp_clear(hmap, depth, k, t, 159.5, 159.5, 0.0, 40.0)
+    assert grasp_clear(hmap, depth, k, t, 159.5, 159.5, np.pi / 2, 40.0)  # closing along v misses it
+
+
+def test_grasp_clear_tests_a_tall_neighbour_where_it_stands():
+    """Off the image centre a tall object's pixels lie farther out than its base: its
+    inner edge (image u = 244, 5 cm high) stands at world x = 0.1057 m, under the right
+    finger of a 4 cm grasp at x = 0.0655 m (finger from 0.0905 to 0.1085 m), though at the
+    grasp's scale the finger covers only image u 228 to 242."""
+    from graspsim.clearance import grasp_clear, height_map
+
+    heights = np.zeros((320, 320))
+    heights[150:170, 205:216] = 0.03  # the object, centred at u = 210
+    heights[130:190, 244:257] = 0.05  # the tall neighbour
+    depth, k, t = _top_down_observation(heights)
+    hmap = height_map(depth, k, t)
+    assert hmap.highest(np.array([0.1075]), np.array([0.0])) == pytest.approx(0.05, abs=1e-6)
+    assert hmap.highest(np.array([0.1005]), np.array([0.0])) == 0.0
+    px_per_m_tcp = k[0, 0] / (0.6 - 0.005)
+    assert not grasp_clear(hmap, depth, k, t, 210.0, 159.5, 0.0, 0.04 * px_per_m_tcp)
+    assert grasp_clear(hmap, depth, k, t, 210.0, 159.5, 0.0, 0.02 * px_per_m_tcp)

@@ -21,14 +21,19 @@ for the plain published decoding):
   (:func:`graspsim.clearance.fit_to_mask`): the width map under-estimates
   openings, which puts a finger on the object;
 - ``collision_check``: the first grasp, in score order, whose fingers and
-  palm clear the height map from the depth image
+  palm clear the depth image's orthographic height map
   (:func:`graspsim.clearance.grasp_clear`, the analytic policy's test) is
-  taken; the best-scored one when none is clear. The action is
+  taken; when none is clear, each decoded grasp in turn is turned by
+  ``TURNS`` (±15° steps, nearest first) and the first clear one taken;
+  when still none is, the analytic policy's synthesis on the predicted
+  mask (:func:`graspsim.policies.analytic.region_grasp`) is tried, and the
+  grasp that comes nearest to clearing the scene is taken. The action is
 the best decoded grasp ``(u, v, angle, opening_px)``; when the model finds
 no grasp the action has ``opening_px = 0``, which the environment records
 as a ``no_grasp`` failure. ``last_maps`` holds the predicted ``mask`` (bool
-H×W), the ``quality`` map (output frame), the ranked ``rects`` (K×6) and the
-``prompt_box`` used for text prompts.
+H×W), the ``quality`` map (output frame), the ranked ``rects`` (K×6), the
+``prompt_box`` used for text prompts and ``choice``, which step chose the
+action: ``"decoded"``, ``"turned"``, ``"region"`` or ``"nearest"``.
 
 Text prompts go through a grounder (``grounder=``, see :mod:`graspsim.grounding`;
 default: the simulator's :class:`graspsim.grounding.CatalogueGrounder`, which needs
@@ -39,6 +44,7 @@ the scene's segmentation and names through :meth:`GraspSAMPolicy.set_context`;
 from __future__ import annotations
 
 import hashlib
+import math
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +53,8 @@ from graspsim.policies.base import GroundedPolicy
 from graspsim.prompts import Prompt
 
 SHIPPED_CHECKPOINT = Path(__file__).parent / "checkpoints" / "graspsam_tiny_sim.pt"
+#: angle changes (radians) tried on each decoded grasp when none is clear as decoded: ±15°, ±30°, ... 90°
+TURNS = tuple(sign * math.radians(step) for step in range(15, 90, 15) for sign in (1, -1)) + (math.pi / 2,)
 
 
 class GraspSAMPolicy(GroundedPolicy):
@@ -115,22 +123,48 @@ class GraspSAMPolicy(GroundedPolicy):
 
 
     def _choose(self, pred, observation) -> tuple[float, float, float, float]:
-        from graspsim.clearance import fit_to_mask, grasp_clear, heights_above_table
+        from graspsim.clearance import fit_to_points, grasp_margin, height_map, surface_points
+        from graspsim.grasp import wrap_angle
+        from graspsim.policies.analytic import region_grasp
 
         depth = np.asarray(observation["depth"], np.float32) if (self.fit_opening or self.collision_check) else None
         k, t = observation.get("intrinsics"), observation.get("extrinsics")
-        heights = np.nan_to_num(heights_above_table(depth, k, t), nan=0.0) if self.collision_check else None
-        options = []
+        points = surface_points(depth, k, t, pred.mask) if self.fit_opening else None
+
+        def fitted(u, v, angle, opening):
+            if self.fit_opening:
+                u, v, opening = fit_to_points(points, pred.mask.shape, depth, k, t, u, v, angle, opening)
+            return u, v, angle, opening
+
+        grasps = [fitted(*(float(x) for x in rect[:4])) for rect in pred.rects]
+        self.last_maps["choice"] = "decoded"
+        if not self.collision_check:
+            return grasps[0]
+        hmap = height_map(depth, k, t)
+        tried = []
+        for grasp in grasps:
+            tried.append((grasp_margin(hmap, depth, k, t, *grasp), grasp))
+            if tried[-1][0] >= 0:
+                self.last_maps["choice"] = "decoded"
+                return grasp
+        # none is clear: turn each peak's grasp, nearest angles first
         for rect in pred.rects:
             u, v, angle, opening = (float(x) for x in rect[:4])
-            if self.fit_opening:
-                u, v, opening = fit_to_mask(pred.mask, depth, k, t, u, v, angle, opening)
-            if not self.collision_check:
-                return u, v, angle, opening
-            options.append((u, v, angle, opening))
-            if grasp_clear(heights, depth, k, t, u, v, angle, opening):
-                return u, v, angle, opening
-        return options[0]
+            for turn in TURNS:
+                grasp = fitted(u, v, wrap_angle(angle + turn), opening)
+                tried.append((grasp_margin(hmap, depth, k, t, *grasp), grasp))
+                if tried[-1][0] >= 0:
+                    self.last_maps["choice"] = "turned"
+                    return grasp
+        # still none: the analytic synthesis on the predicted mask, else the grasp nearest to clear
+        if pred.mask.any():
+            action, margin = region_grasp(pred.mask, depth, k, t, hmap)
+            tried.append((margin, tuple(float(x) for x in action)))
+            if margin >= 0:
+                self.last_maps["choice"] = "region"
+                return tried[-1][1]
+        self.last_maps["choice"] = "nearest"
+        return max(tried, key=lambda item: item[0])[1]
 
 
 def _anchor(arrays: dict, shape) -> tuple[float, float]:
