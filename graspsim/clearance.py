@@ -90,7 +90,8 @@ def height_map(depth: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray
     """
     import cv2
 
-    points = surface_points(depth, intrinsics, extrinsics)
+    above = np.nan_to_num(heights_above_table(depth, intrinsics, extrinsics), nan=0.0) > 0.0
+    points = surface_points(depth, intrinsics, extrinsics, above)  # the table's points would only write 0
     if len(points) == 0:
         return HeightMap(np.zeros((1, 1), np.float32), 0.0, 0.0, cell_m)
     x0, y0 = points[:, 0].min() - cell_m, points[:, 1].min() - cell_m

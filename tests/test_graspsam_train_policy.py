@@ -112,6 +112,15 @@ def test_policy_in_env_reuses_the_embedding_and_handles_no_grasp(trained, monkey
     assert len(calls) == 1 and a1.shape == (4,) and a1.dtype == np.float32
     np.testing.assert_array_equal(a1, a2)
     assert policy.last_maps["mask"].shape == obs["depth"].shape and policy.last_maps["quality"].ndim == 2
+    if a1[3] > 0:  # a grasp: clear of the scene unless the policy says none could be
+        from graspsim.clearance import grasp_clear, height_map
+
+        choice = policy.last_maps["choice"]
+        depth, k, t = obs["depth"], obs["intrinsics"], obs["extrinsics"]
+        assert choice in ("decoded", "turned", "region", "nearest")
+        assert choice == "nearest" or grasp_clear(height_map(depth, k, t), depth, k, t, *map(float, a1))
+    else:
+        assert policy.last_maps["choice"] is None
     _, reward, _, _, info = env.step(np.array([160, 160, 0.0, 0.0], np.float32))  # opening 0: no grasp
     assert info["failure_mode"] == "no_grasp" and reward == 0.0 and np.isnan(info["grasp"]).all()
     with pytest.raises(ValueError, match="does not exist"):

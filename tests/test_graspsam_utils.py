@@ -375,3 +375,23 @@ def test_grasp_clear_tests_a_tall_neighbour_where_it_stands():
     px_per_m_tcp = k[0, 0] / (0.6 - 0.005)
     assert not grasp_clear(hmap, depth, k, t, 210.0, 159.5, 0.0, 0.04 * px_per_m_tcp)
     assert grasp_clear(hmap, depth, k, t, 210.0, 159.5, 0.0, 0.02 * px_per_m_tcp)
+
+
+def test_region_grasp_takes_the_grasp_nearest_to_clear_when_none_is():
+    from graspsim.clearance import grasp_margin, height_map
+    from graspsim.policies.analytic import region_grasp
+
+    heights = np.zeros((320, 320))
+    heights[150:170, 140:180] = 0.03  # a 40 x 20 px bar along u
+    region = heights > 0
+    depth, k, t = _top_down_observation(heights)
+    action, margin = region_grasp(region, depth, k, t)
+    assert margin >= 0  # alone on the table: clear, closing across the bar's narrow side
+    assert abs(np.sin(action[2])) > 0.9 and 140 <= action[0] <= 180 and 150 <= action[1] <= 170
+    heights[100:220, 100:220] = np.where(region[100:220, 100:220], 0.03, 0.12)  # walled in by a tall block
+    heights[130:190, 120:200] = np.where(region[130:190, 120:200], 0.03, 0.0)  # a pit too narrow for the hand
+    depth, k, t = _top_down_observation(heights)
+    hmap = height_map(depth, k, t)
+    action, margin = region_grasp(region, depth, k, t, hmap)
+    assert margin < 0
+    assert margin == pytest.approx(grasp_margin(hmap, depth, k, t, *map(float, action)), abs=1e-6)

@@ -33,7 +33,8 @@ no grasp the action has ``opening_px = 0``, which the environment records
 as a ``no_grasp`` failure. ``last_maps`` holds the predicted ``mask`` (bool
 H×W), the ``quality`` map (output frame), the ranked ``rects`` (K×6), the
 ``prompt_box`` used for text prompts and ``choice``, which step chose the
-action: ``"decoded"``, ``"turned"``, ``"region"`` or ``"nearest"``.
+action: ``"decoded"``, ``"turned"``, ``"region"``, ``"nearest"``, or None
+for no grasp.
 
 Text prompts go through a grounder (``grounder=``, see :mod:`graspsim.grounding`;
 default: the simulator's :class:`graspsim.grounding.CatalogueGrounder`, which needs
@@ -89,6 +90,7 @@ class GraspSAMPolicy(GroundedPolicy):
         self.fallback = bool(fallback)
         self._embedding = None
         self._image_key = None
+        self._hmap = self._hmap_key = None
         self._torch = torch
         super().__init__(grounder, seed)
 
@@ -113,7 +115,8 @@ class GraspSAMPolicy(GroundedPolicy):
         if self.fallback and len(pred.rects):
             good = pred.rects[:, 5] >= QUALITY_THRESHOLD
             pred.rects = pred.rects[good] if good.any() else pred.rects[:1]
-        self.last_maps = {"mask": pred.mask, "quality": pred.quality, "rects": pred.rects, "prompt_box": arrays.get("box")}
+        self.last_maps = {"mask": pred.mask, "quality": pred.quality, "rects": pred.rects, "prompt_box": arrays.get("box"),
+                          "choice": None}
         if len(pred.rects) == 0:
             u, v = _anchor(arrays, rgb.shape[:2])
             return np.array([u, v, 0.0, 0.0], np.float32)
@@ -122,8 +125,18 @@ class GraspSAMPolicy(GroundedPolicy):
         return np.array([np.clip(u, 0, w - 1), np.clip(v, 0, h - 1), angle, min(opening, max(h, w))], np.float32)
 
 
+    def _height_map(self, depth: np.ndarray, k, t):
+        """The depth image's height map, kept while further prompts show the same image."""
+        from graspsim.clearance import height_map
+
+        key = hashlib.blake2b(depth.tobytes() + np.asarray(k, np.float64).tobytes() + np.asarray(t, np.float64).tobytes(),
+                              digest_size=16).digest()
+        if key != self._hmap_key:
+            self._hmap, self._hmap_key = height_map(depth, k, t), key
+        return self._hmap
+
     def _choose(self, pred, observation) -> tuple[float, float, float, float]:
-        from graspsim.clearance import fit_to_points, grasp_margin, height_map, surface_points
+        from graspsim.clearance import fit_to_points, grasp_margin, surface_points
         from graspsim.grasp import wrap_angle
         from graspsim.policies.analytic import region_grasp
 
@@ -140,7 +153,7 @@ class GraspSAMPolicy(GroundedPolicy):
         self.last_maps["choice"] = "decoded"
         if not self.collision_check:
             return grasps[0]
-        hmap = height_map(depth, k, t)
+        hmap = self._height_map(depth, k, t)
         tried = []
         for grasp in grasps:
             tried.append((grasp_margin(hmap, depth, k, t, *grasp), grasp))
