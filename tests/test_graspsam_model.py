@@ -312,3 +312,28 @@ def test_untrained_adapter_leaves_sam_features_unchanged():
         torch.testing.assert_close(emb, plain(x), rtol=0, atol=0)
         adapted.adapters[0].up.weight.normal_()
         assert not torch.allclose(adapted(x)[0], plain(x))
+
+
+def test_frozen_decoder_matches_the_eager_decoder_and_falls_back():
+    from graspsim.policies.graspsam.build import build_graspsam
+    from graspsim.policies.graspsam.frozen_decoder import FrozenDecoder
+
+    torch.manual_seed(0)
+    model = build_graspsam("tiny").eval()
+    frozen = FrozenDecoder(model.mask_decoder)
+    with torch.no_grad():
+        emb = model.encode(np.random.default_rng(0).integers(0, 255, (1, 96, 128, 3), dtype=np.uint8))
+        three = [[[40.0, 30.0], [50.0, 40.0], [20.0, 20.0]]]
+        for prompt in ({"points": [[[40.0, 30.0]]]}, {"boxes": [[10.0, 10.0, 60.0, 50.0]]}, {"points": three}):
+            ref = model.decode(emb, **prompt)
+            out = model.decode(emb, mask_decoder=frozen, **prompt)
+            torch.testing.assert_close(out.grasp_maps, ref.grasp_maps, atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(out.mask_logits, ref.mask_logits, atol=1e-5, rtol=1e-5)
+    # one trace per input shape: a point (+ padding) and a box are two tokens, three points four
+    assert frozen.failed is None and len(frozen._traced) == 2
+    broken = FrozenDecoder(model.mask_decoder)
+    broken._trace = lambda args: (setattr(broken, "failed", "no TorchScript"), None)[1]
+    with torch.no_grad():
+        out = model.decode(emb, mask_decoder=broken, points=[[[40.0, 30.0]]])
+    torch.testing.assert_close(out.grasp_maps, model.decode(emb, points=[[[40.0, 30.0]]]).grasp_maps)
+    assert broken.failed == "no TorchScript"

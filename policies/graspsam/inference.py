@@ -75,9 +75,10 @@ def to_predictions(model: GraspSAM, output: GraspOutput, original_size, jaw_px: 
 
 @torch.no_grad()
 def predict(model: GraspSAM, embedding, prompt: dict, original_size, jaw_px: float = 0.0, top_k: int = TOP_K,
-            threshold: float = QUALITY_THRESHOLD) -> Prediction:
+            threshold: float = QUALITY_THRESHOLD, mask_decoder=None) -> Prediction:
     """One prompt (``dict(points, labels, box, mask)`` as :func:`.prompting.prompt_arrays`
-    gives it) against an encoded image (batch 1)."""
+    gives it) against an encoded image (batch 1); ``mask_decoder`` as in
+    :meth:`.model.GraspSAM.decode`."""
     kwargs = {}
     if prompt.get("points") is not None:
         kwargs["points"] = np.asarray(prompt["points"], np.float32)[None]
@@ -88,5 +89,5 @@ def predict(model: GraspSAM, embedding, prompt: dict, original_size, jaw_px: flo
         kwargs["mask_prompts"] = np.asarray(prompt["mask"], bool)[None, None]
     if not kwargs:
         raise ValueError("the prompt has no points, box or mask")
-    output = model.decode(embedding, **kwargs)
+    output = model.decode(embedding, mask_decoder=mask_decoder, **kwargs)
     return to_predictions(model, output, original_size, jaw_px, top_k, threshold)[0]

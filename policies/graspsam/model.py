@@ -369,6 +369,7 @@ class GraspSAM(nn.Module):
         point_labels: Optional[ArrayLike] = None,
         boxes: Optional[ArrayLike] = None,
         mask_prompts: Optional[ArrayLike] = None,
+        mask_decoder=None,
     ) -> GraspOutput:
         """Decode prompts against an encoded image batch (no re-encoding).
 
@@ -382,7 +383,9 @@ class GraspSAM(nn.Module):
                 frame); bool -> ±MASK_PROMPT_LOGIT, float = logits.
 
         ``B`` must equal ``Be``, or ``Be`` is 1 (one image, ``B`` prompt sets).
-        With no prompt at all, one unprompted decode per image.
+        With no prompt at all, one unprompted decode per image. ``mask_decoder``:
+        a stand-in for ``self.mask_decoder`` with its call signature (the
+        policy's :class:`.frozen_decoder.FrozenDecoder`).
         """
         pe = self.prompt_encoder
         point_arg = None
@@ -429,7 +432,7 @@ class GraspSAM(nn.Module):
             sparse = sparse.expand(b, -1, -1)
         if dense.shape[0] != b:
             dense = dense.expand(b, -1, -1, -1)
-        out = self.mask_decoder(
+        out = (mask_decoder or self.mask_decoder)(
             image_embeddings=embedding.image_embedding,
             early_features=embedding.early_feature,
             image_pe=pe.get_dense_pe(),

@@ -7,7 +7,9 @@ builds the model around an official SAM file (SAM frozen, the GraspSAM parts
 untrained: the starting point for fine-tuning, not a useful grasp policy).
 
 The image is encoded once and the embedding reused while observations show
-the same RGB image (further prompts cost only the decoder).
+the same RGB image (further prompts cost only the decoder; on the CPU a
+frozen TorchScript copy of it, ``frozen_decoder=True``, see
+:mod:`.frozen_decoder`).
 
 Choosing the action among the decoded grasps (each step can be switched off
 for the plain published decoding):
@@ -63,10 +65,12 @@ class GraspSAMPolicy(GroundedPolicy):
 
     def __init__(self, checkpoint=None, variant: str | None = None, sam_checkpoint=None, grounder=None,
                  top_k: int = 5, fit_opening: bool = True, collision_check: bool = True,
-                 fallback: bool = True, device: str | None = None, seed: int | None = None):
+                 fallback: bool = True, frozen_decoder: bool = True, device: str | None = None,
+                 seed: int | None = None):
         import torch
 
         from .build import VARIANTS, build_graspsam, load_graspsam_checkpoint
+        from .frozen_decoder import FrozenDecoder
         from .train import pick_device
 
         if variant is not None and variant not in VARIANTS:
@@ -84,6 +88,8 @@ class GraspSAMPolicy(GroundedPolicy):
             if variant is not None and self.model.variant != variant:
                 raise ValueError(f"checkpoint {str(path)!r} holds variant {self.model.variant!r}, not {variant!r}")
         self.model.eval()
+        # further prompts run only the decoder: on the CPU a frozen TorchScript copy is a quarter faster
+        self.decoder = FrozenDecoder(self.model.mask_decoder) if frozen_decoder and dev.type == "cpu" else None
         self.top_k = int(top_k)
         self.fit_opening = bool(fit_opening)
         self.collision_check = bool(collision_check)
@@ -111,7 +117,7 @@ class GraspSAMPolicy(GroundedPolicy):
         arrays = prompt_arrays(prompt, rgb.shape[:2], self.grounder, self.context, rgb)
         embedding = self._encode(rgb)
         pred = predict(self.model, embedding, arrays, rgb.shape[:2], top_k=self.top_k,
-                       threshold=0.0 if self.fallback else QUALITY_THRESHOLD)
+                       threshold=0.0 if self.fallback else QUALITY_THRESHOLD, mask_decoder=self.decoder)
         if self.fallback and len(pred.rects):
             good = pred.rects[:, 5] >= QUALITY_THRESHOLD
             pred.rects = pred.rects[good] if good.any() else pred.rects[:1]
