@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from graspsim.camera import Camera
-from graspsim.clearance import MARGIN_M, HeightMap, closing_axes, executed_tcp_z, grasp_clear, height_map
+from graspsim.clearance import MARGIN_M, HeightMap, closing_axes, grasp_clear, height_map, lift
 from graspsim.grasp import ImageGrasp, tcp_height
 from graspsim.gripper import FINGER_WIDTH, MAX_OPENING
 
@@ -105,8 +105,7 @@ def object_candidates(
                 eu = int(np.clip(round(cu + offset * n[0] + end * d[0]), 0, w - 1))
                 ev = int(np.clip(round(cv + offset * n[1] + end * d[1]), 0, h - 1))
                 antipodal &= bool(sign * (nu[ev, eu] * d[0] + nv[ev, eu] * d[1]) >= cos_cone)
-            z_tcp = executed_tcp_z(depth, gu, gv, cam_h)
-            tcp_px_per_m = 1.0 / float(camera.metres_per_pixel(cam_h - z_tcp))
+            tcp_px_per_m = lift(depth, camera.intrinsics, camera.extrinsics, gu, gv)[3]
             for extra in (0.0, WIDE_EXTRA_M):
                 opening = (hi - lo + 1) + 2 * (MARGIN_M + extra / 2) * tcp_px_per_m
                 fits = opening <= MAX_OPENING * tcp_px_per_m

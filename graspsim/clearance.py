@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graspsim.grasp import MIN_TCP_Z, surface_depth, tcp_height, wrap_angle
+from graspsim.grasp import surface_depth, tcp_height, wrap_angle
 from graspsim.gripper import FINGER_LENGTH, FINGER_THICKNESS, FINGER_WIDTH, MAX_OPENING, PALM_HALF
 
 MARGIN_M = 0.006  # free space a grasp leaves on each side of the object (policies and labels)
@@ -137,14 +137,6 @@ def hand_margin(hmap: HeightMap, x: float, y: float, yaw: float, z_tcp: float, o
     along, across = _PALM_GRID
     palm = z_tcp + FINGER_LENGTH - PALM_TOLERANCE_M - hmap.highest(x + along * c - across * s, y + along * s + across * c)
     return min(margin, palm)
-
-
-def executed_tcp_z(depth: np.ndarray, u: float, v: float, camera_height: float) -> float:
-    """The TCP height the environment will use for a grasp centred at (u, v) (see graspsim.grasp)."""
-    try:
-        return tcp_height(camera_height - surface_depth(depth, u, v))
-    except ValueError:
-        return MIN_TCP_Z
 
 
 def lift(depth: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray, u: float, v: float
