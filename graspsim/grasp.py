@@ -106,7 +106,7 @@ def surface_depth(depth: np.ndarray, u: float, v: float, radius: int = DEPTH_WIN
     if u0 >= u1 or v0 >= v1:
         raise ValueError(f"grasp centre ({u}, {v}) lies outside the {w}x{h} image")
     patch = depth[v0:v1, u0:u1]
-    yy, xx = np.mgrid[v0:v1, u0:u1]
+    yy, xx = np.ogrid[v0:v1, u0:u1]
     valid = ((xx - u) ** 2 + (yy - v) ** 2 <= (radius + 0.5) ** 2) & (patch > 0) & np.isfinite(patch)
     if not valid.any():
         raise ValueError(f"no valid depth around grasp centre ({u}, {v})")
