@@ -73,7 +73,7 @@ class AnalyticPolicy(BasePolicy):
         heights = heights_above_table(depth, k, observation["extrinsics"])
         labels = segment(heights)
         prompt = Prompt.from_observation(observation["prompt"])
-        region = self.target_region(prompt, labels, heights)
+        region = prompt_region(prompt, labels, heights)
         self.last_maps = {"heights": heights.astype(np.float32), "segments": labels.astype(np.int32), "region": region}
         if not region.any():
             u, v = self._anchor(prompt, depth.shape)
@@ -92,40 +92,45 @@ class AnalyticPolicy(BasePolicy):
             return float(us.mean()), float(vs.mean())
         return (shape[1] - 1) / 2, (shape[0] - 1) / 2
 
-    def target_region(self, prompt: Prompt, labels: np.ndarray, heights: np.ndarray) -> np.ndarray:
-        h, w = labels.shape
-        if prompt.kind == "text":
-            raise ValueError("the analytic policy cannot ground text prompts (prompt kind 'text'); use a grounder")
-        if prompt.kind == "mask":
-            return prompt.mask.astype(bool) & (np.nan_to_num(heights) > FOREGROUND_M)
-        if prompt.kind == "box":
-            u0, v0, u1, v1 = (int(round(b)) for b in prompt.box)
-            u0, v0, u1, v1 = max(u0, 0), max(v0, 0), min(u1, w - 1), min(v1, h - 1)
-            inside = np.zeros_like(labels, bool)
-            inside[v0 : v1 + 1, u0 : u1 + 1] = True
-            counts = np.bincount(labels[inside].ravel(), minlength=labels.max() + 1)
-            counts[0] = 0
-            if counts.max() == 0:
-                return np.zeros_like(inside)
-            return (labels == counts.argmax()) & inside
-        # point(s) and gaze
-        hits = []
-        fg_v, fg_u = np.nonzero(labels > 0)
-        for (u, v), label in zip(prompt.points, prompt.labels):
-            if label != 1:
-                continue
-            iu, iv = int(round(np.clip(u, 0, w - 1))), int(round(np.clip(v, 0, h - 1)))
-            if labels[iv, iu] > 0:
-                hits.append(labels[iv, iu])
-            elif len(fg_u):
-                d2 = (fg_u - u) ** 2 + (fg_v - v) ** 2
-                j = int(d2.argmin())
-                if d2[j] <= SNAP_PX**2:
-                    hits.append(labels[fg_v[j], fg_u[j]])
-        if not hits:
-            return np.zeros_like(labels, bool)
-        values, counts = np.unique(hits, return_counts=True)
-        return labels == values[counts.argmax()]
+
+def prompt_region(prompt: Prompt, labels: np.ndarray, heights: np.ndarray) -> np.ndarray:
+    """The depth segment(s) a prompt designates (bool H×W; all False when none):
+    a mask prompt's foreground, the segment with most pixels in a box, or the
+    segment under most positive points (the nearest within ``SNAP_PX``).
+    ``labels``: :func:`segment` of ``heights`` (metres above the table)."""
+    h, w = labels.shape
+    if prompt.kind == "text":
+        raise ValueError("the analytic policy cannot ground text prompts (prompt kind 'text'); use a grounder")
+    if prompt.kind == "mask":
+        return prompt.mask.astype(bool) & (np.nan_to_num(heights) > FOREGROUND_M)
+    if prompt.kind == "box":
+        u0, v0, u1, v1 = (int(round(b)) for b in prompt.box)
+        u0, v0, u1, v1 = max(u0, 0), max(v0, 0), min(u1, w - 1), min(v1, h - 1)
+        inside = np.zeros_like(labels, bool)
+        inside[v0 : v1 + 1, u0 : u1 + 1] = True
+        counts = np.bincount(labels[inside].ravel(), minlength=labels.max() + 1)
+        counts[0] = 0
+        if counts.max() == 0:
+            return np.zeros_like(inside)
+        return (labels == counts.argmax()) & inside
+    # point(s) and gaze
+    hits = []
+    fg_v, fg_u = np.nonzero(labels > 0)
+    for (u, v), label in zip(prompt.points, prompt.labels):
+        if label != 1:
+            continue
+        iu, iv = int(round(np.clip(u, 0, w - 1))), int(round(np.clip(v, 0, h - 1)))
+        if labels[iv, iu] > 0:
+            hits.append(labels[iv, iu])
+        elif len(fg_u):
+            d2 = (fg_u - u) ** 2 + (fg_v - v) ** 2
+            j = int(d2.argmin())
+            if d2[j] <= SNAP_PX**2:
+                hits.append(labels[fg_v[j], fg_u[j]])
+    if not hits:
+        return np.zeros_like(labels, bool)
+    values, counts = np.unique(hits, return_counts=True)
+    return labels == values[counts.argmax()]
 
 
 def region_grasp(region: np.ndarray, depth: np.ndarray, k: np.ndarray, t: np.ndarray, hmap=None

@@ -121,6 +121,9 @@ def test_policy_in_env_reuses_the_embedding_and_handles_no_grasp(trained, monkey
         assert choice == "nearest" or grasp_clear(height_map(depth, k, t), depth, k, t, *map(float, a1))
     else:
         assert policy.last_maps["choice"] is None
+    refining = policies.make("graspsam", checkpoint=f"{config.out}/best.pt", depth_refine=True)
+    refining.act(obs)
+    assert not (refining.last_maps["mask"] & ~policy.last_maps["mask"]).any()  # only ever cut
     _, reward, _, _, info = env.step(np.array([160, 160, 0.0, 0.0], np.float32))  # opening 0: no grasp
     assert info["failure_mode"] == "no_grasp" and reward == 0.0 and np.isnan(info["grasp"]).all()
     with pytest.raises(ValueError, match="does not exist"):

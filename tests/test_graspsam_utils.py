@@ -395,3 +395,26 @@ def test_region_grasp_takes_the_grasp_nearest_to_clear_when_none_is():
     action, margin = region_grasp(region, depth, k, t, hmap)
     assert margin < 0
     assert margin == pytest.approx(grasp_margin(hmap, depth, k, t, *map(float, action)), abs=1e-6)
+
+
+def test_decode_in_mask_finds_the_peak_inside_a_new_mask():
+    """The best peak lies outside the new mask: decoding again within it finds the
+    weaker peak inside, scaled to the original frame (320 px over a 64-cell map)."""
+    from graspsim.policies.graspsam.build import build_graspsam
+    from graspsim.policies.graspsam.inference import Prediction, decode_in_mask
+
+    model = build_graspsam("tiny")
+    s = model.output_size
+    maps = np.zeros((4, s, s), np.float32)
+    yy, xx = np.mgrid[0:s, 0:s]
+    maps[0] = 0.9 * np.exp(-((xx - 40) ** 2 + (yy - 20) ** 2) / 8.0) + 0.5 * np.exp(-((xx - 12) ** 2 + (yy - 30) ** 2) / 8.0)
+    maps[1], maps[3] = 1.0, 0.1  # angle 0, some width
+    pred = Prediction(np.zeros((0, 6)), np.ones((320, 320), bool), maps)
+    mask = np.zeros((320, 320), bool)
+    mask[120:190, 20:110] = True  # covers map cell (12, 30) only: original (62.5, 152.5)
+    rects = decode_in_mask(model, pred, mask, top_k=5, threshold=0.2)
+    assert len(rects) == 1
+    assert rects[0, 0] == pytest.approx(12 * 5 + 2.0, abs=3) and rects[0, 1] == pytest.approx(30 * 5 + 2.0, abs=3)
+    everywhere = decode_in_mask(model, pred, np.ones_like(mask), top_k=5, threshold=0.2)
+    assert everywhere[0, 0] == pytest.approx(40 * 5 + 2.0, abs=3) and everywhere[0, 5] > rects[0, 5]
+    assert len(decode_in_mask(model, pred, np.zeros_like(mask), top_k=5)) == 0

@@ -60,17 +60,37 @@ def to_predictions(model: GraspSAM, output: GraspOutput, original_size, jaw_px: 
     side = max(h, w)
     full = F.interpolate(logits, size=(side, side), mode="bilinear", align_corners=False)[:, 0, :h, :w] > 0
     full = full.cpu().numpy()
-    out = []
-    for b in range(maps.shape[0]):
-        q, c, sn, wd = maps[b]
-        rects = decode_grasps(q, c, sn, wd, mask=mask_small[b], width_scale=model.width_scale_px(s), top_k=top_k,
-                              threshold=threshold)
-        if len(rects):
-            geo = scale_rects(rects[:, :5], factor)
-            geo[:, 4] = jaw_px
-            rects = np.column_stack([geo, rects[:, 5]])
-        out.append(Prediction(rects.reshape(-1, 6), full[b], maps[b]))
-    return out
+    return [Prediction(_rects(model, maps[b], mask_small[b], factor, jaw_px, top_k, threshold), full[b], maps[b])
+            for b in range(maps.shape[0])]
+
+
+def _rects(model: GraspSAM, maps: np.ndarray, mask_small: np.ndarray, factor: float, jaw_px: float, top_k: int,
+           threshold: float) -> np.ndarray:
+    """Decoded rectangles (K, 6) of one prompt's maps (4, S, S), peaks restricted to
+    ``mask_small`` (S, S), scaled to the original image by ``factor``."""
+    q, c, sn, wd = maps
+    rects = decode_grasps(q, c, sn, wd, mask=mask_small, width_scale=model.width_scale_px(maps.shape[-1]),
+                          top_k=top_k, threshold=threshold)
+    if len(rects):
+        geo = scale_rects(rects[:, :5], factor)
+        geo[:, 4] = jaw_px
+        rects = np.column_stack([geo, rects[:, 5]])
+    return rects.reshape(-1, 6)
+
+
+def decode_in_mask(model: GraspSAM, pred: Prediction, mask: np.ndarray, jaw_px: float = 0.0, top_k: int = TOP_K,
+                   threshold: float = QUALITY_THRESHOLD) -> np.ndarray:
+    """Rectangles (K, 6) decoded from ``pred``'s maps with peaks restricted to ``mask``
+    (bool H×W, original frame) instead of the predicted mask: the output-frame cells
+    at least a quarter covered by it."""
+    import cv2
+
+    h, w = mask.shape
+    side, s = max(h, w), pred.maps.shape[-1]
+    square = np.zeros((side, side), np.float32)
+    square[:h, :w] = mask
+    small = cv2.resize(square, (s, s), interpolation=cv2.INTER_AREA) >= 0.25
+    return _rects(model, pred.maps, small, side / s, jaw_px, top_k, threshold)
 
 
 @torch.no_grad()

@@ -29,9 +29,14 @@ for the plain published decoding):
   ``TURNS`` (±15° steps, nearest first) and the first clear one taken;
   when still none is, the analytic policy's synthesis on the predicted
   mask (:func:`graspsim.policies.analytic.region_grasp`) is tried, and the
-  grasp that comes nearest to clearing the scene is taken. The action is
-the best decoded grasp ``(u, v, angle, opening_px)``; when the model finds
-no grasp the action has ``opening_px = 0``, which the environment records
+  grasp that comes nearest to clearing the scene is taken;
+- ``depth_refine`` (off by default): cut the predicted mask to the depth
+  segment the prompt designates (the analytic policy's segmentation) and
+  decode the grasps again inside it. It did not help on validation scenes
+  (README, Results).
+
+The action is the chosen grasp ``(u, v, angle, opening_px)``; when the model
+finds no grasp the action has ``opening_px = 0``, which the environment records
 as a ``no_grasp`` failure. ``last_maps`` holds the predicted ``mask`` (bool
 H×W), the ``quality`` map (output frame), the ranked ``rects`` (K×6), the
 ``prompt_box`` used for text prompts and ``choice``, which step chose the
@@ -65,8 +70,8 @@ class GraspSAMPolicy(GroundedPolicy):
 
     def __init__(self, checkpoint=None, variant: str | None = None, sam_checkpoint=None, grounder=None,
                  top_k: int = 5, fit_opening: bool = True, collision_check: bool = True,
-                 fallback: bool = True, frozen_decoder: bool = True, device: str | None = None,
-                 seed: int | None = None):
+                 fallback: bool = True, depth_refine: bool = False, frozen_decoder: bool = True,
+                 device: str | None = None, seed: int | None = None):
         import torch
 
         from .build import VARIANTS, build_graspsam, load_graspsam_checkpoint
@@ -94,9 +99,10 @@ class GraspSAMPolicy(GroundedPolicy):
         self.fit_opening = bool(fit_opening)
         self.collision_check = bool(collision_check)
         self.fallback = bool(fallback)
+        self.depth_refine = bool(depth_refine)
         self._embedding = None
         self._image_key = None
-        self._hmap = self._hmap_key = None
+        self._scene_cache = self._scene_key = None
         self._torch = torch
         super().__init__(grounder, seed)
 
@@ -116,14 +122,17 @@ class GraspSAMPolicy(GroundedPolicy):
         prompt = Prompt.from_observation(observation["prompt"])
         arrays = prompt_arrays(prompt, rgb.shape[:2], self.grounder, self.context, rgb)
         embedding = self._encode(rgb)
-        pred = predict(self.model, embedding, arrays, rgb.shape[:2], top_k=self.top_k,
-                       threshold=0.0 if self.fallback else QUALITY_THRESHOLD, mask_decoder=self.decoder)
+        threshold = 0.0 if self.fallback else QUALITY_THRESHOLD
+        pred = predict(self.model, embedding, arrays, rgb.shape[:2], top_k=self.top_k, threshold=threshold,
+                       mask_decoder=self.decoder)
+        if self.depth_refine:
+            self._refine_with_depth(pred, observation, prompt, arrays, threshold)
         if self.fallback and len(pred.rects):
             good = pred.rects[:, 5] >= QUALITY_THRESHOLD
             pred.rects = pred.rects[good] if good.any() else pred.rects[:1]
         self.last_maps = {"mask": pred.mask, "quality": pred.quality, "rects": pred.rects, "prompt_box": arrays.get("box"),
                           "choice": None}
-        if len(pred.rects) == 0:
+        if len(pred.rects) == 0 and not (self.depth_refine and self.collision_check and pred.mask.any()):
             u, v = _anchor(arrays, rgb.shape[:2])
             return np.array([u, v, 0.0, 0.0], np.float32)
         u, v, angle, opening = self._choose(pred, observation)
@@ -131,15 +140,37 @@ class GraspSAMPolicy(GroundedPolicy):
         return np.array([np.clip(u, 0, w - 1), np.clip(v, 0, h - 1), angle, min(opening, max(h, w))], np.float32)
 
 
-    def _height_map(self, depth: np.ndarray, k, t):
-        """The depth image's height map, kept while further prompts show the same image."""
-        from graspsim.clearance import height_map
+    def _refine_with_depth(self, pred, observation: dict, prompt: Prompt, arrays: dict, threshold: float) -> None:
+        """Cut the predicted mask to the depth segment the prompt designates (as the
+        analytic policy finds it) and decode the grasps again with their peaks in what
+        is left; unchanged when the two do not overlap."""
+        from graspsim.policies.analytic import prompt_region
+
+        from .inference import decode_in_mask
+
+        scene = self._scene(np.asarray(observation["depth"], np.float32), observation["intrinsics"],
+                            observation["extrinsics"])
+        if prompt.kind == "text":  # the grounder's box stands for the phrase
+            prompt = Prompt("box", box=np.asarray(arrays["box"], np.float32))
+        refined = pred.mask & prompt_region(prompt, scene["segments"], scene["heights"])
+        if refined.any() and not np.array_equal(refined, pred.mask):
+            pred.mask = refined
+            pred.rects = decode_in_mask(self.model, pred, refined, top_k=self.top_k, threshold=threshold)
+
+    def _scene(self, depth: np.ndarray, k, t) -> dict:
+        """What the depth image gives, kept while further prompts show the same image:
+        ``hmap`` (:func:`graspsim.clearance.height_map`), ``heights`` above the table and
+        their depth ``segments`` (:func:`graspsim.policies.analytic.segment`)."""
+        from graspsim.clearance import height_map, heights_above_table
+        from graspsim.policies.analytic import segment
 
         key = hashlib.blake2b(depth.tobytes() + np.asarray(k, np.float64).tobytes() + np.asarray(t, np.float64).tobytes(),
                               digest_size=16).digest()
-        if key != self._hmap_key:
-            self._hmap, self._hmap_key = height_map(depth, k, t), key
-        return self._hmap
+        if key != self._scene_key:
+            heights = heights_above_table(depth, k, t)
+            self._scene_cache = {"hmap": height_map(depth, k, t), "heights": heights, "segments": segment(heights)}
+            self._scene_key = key
+        return self._scene_cache
 
     def _choose(self, pred, observation) -> tuple[float, float, float, float]:
         from graspsim.clearance import fit_to_points, grasp_margin, surface_points
@@ -159,7 +190,7 @@ class GraspSAMPolicy(GroundedPolicy):
         self.last_maps["choice"] = "decoded"
         if not self.collision_check:
             return grasps[0]
-        hmap = self._height_map(depth, k, t)
+        hmap = self._scene(depth, k, t)["hmap"]
         tried = []
         for grasp in grasps:
             tried.append((grasp_margin(hmap, depth, k, t, *grasp), grasp))
