@@ -186,16 +186,15 @@ class GraspSAMPolicy(GroundedPolicy):
                 u, v, opening = fit_to_points(points, pred.mask.shape, depth, k, t, u, v, angle, opening)
             return u, v, angle, opening
 
-        grasps = [fitted(*(float(x) for x in rect[:4])) for rect in pred.rects]
         self.last_maps["choice"] = "decoded"
         if not self.collision_check:
-            return grasps[0]
+            return fitted(*(float(x) for x in pred.rects[0, :4]))
         hmap = self._scene(depth, k, t)["hmap"]
-        tried = []
-        for grasp in grasps:
+        tried = []  # (clearance margin, grasp), in the order tried
+        for rect in pred.rects:  # fitted one at a time: the first clear one is usually the best-scored
+            grasp = fitted(*(float(x) for x in rect[:4]))
             tried.append((grasp_margin(hmap, depth, k, t, *grasp), grasp))
             if tried[-1][0] >= 0:
-                self.last_maps["choice"] = "decoded"
                 return grasp
         # none is clear: turn each peak's grasp, nearest angles first
         for rect in pred.rects:
@@ -214,7 +213,7 @@ class GraspSAMPolicy(GroundedPolicy):
                 self.last_maps["choice"] = "region"
                 return tried[-1][1]
         self.last_maps["choice"] = "nearest"
-        return max(tried, key=lambda item: item[0])[1]
+        return max(tried, key=lambda item: item[0])[1]  # the first such on ties: the best-scored
 
 
 def _anchor(arrays: dict, shape) -> tuple[float, float]:
