@@ -184,13 +184,14 @@ def fit_to_mask(mask: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray, ext
 
 
 def fit_to_points(points: np.ndarray, shape: tuple[int, int], depth: np.ndarray, intrinsics: np.ndarray,
-                  extrinsics: np.ndarray, u: float, v: float, angle: float, opening_px: float
+                  extrinsics: np.ndarray, u: float, v: float, angle: float, opening_px: float, lifted=None
                   ) -> tuple[float, float, float]:
     """:func:`fit_to_mask` given the mask's :func:`surface_points` (N×3) and the
-    image ``shape`` (H, W), for many grasps on one mask."""
+    image ``shape`` (H, W), for many grasps on one mask; ``lifted``: :func:`lift`
+    of (u, v) when already known (many angles at one centre)."""
     if len(points) == 0:
         return u, v, opening_px
-    x, y, z_tcp, _ = lift(depth, intrinsics, extrinsics, u, v)
+    x, y, z_tcp, _ = lift(depth, intrinsics, extrinsics, u, v) if lifted is None else lifted
     yaw = wrap_angle(angle)
     d = np.array([math.cos(yaw), math.sin(yaw)])
     rel = points[:, :2] - (x, y)
@@ -211,15 +212,16 @@ def fit_to_points(points: np.ndarray, shape: tuple[int, int], depth: np.ndarray,
 
 
 def grasp_margin(hmap: HeightMap, depth: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray,
-                 u: float, v: float, angle: float, opening_px: float) -> float:
+                 u: float, v: float, angle: float, opening_px: float, lifted=None) -> float:
     """:func:`hand_margin` (metres; negative: a collision) of the image grasp (u, v,
     angle [rad], ``opening_px``) executed as the environment executes it (:func:`lift`;
     opened ``OPENING_CLEARANCE`` wider, at most ``MAX_OPENING``), against the height
     map ``hmap`` of the same depth image (:func:`height_map`, built once per image
-    for all the grasps tried on it)."""
+    for all the grasps tried on it); ``lifted``: :func:`lift` of (u, v) when
+    already known."""
     from graspsim.executor import OPENING_CLEARANCE
 
-    x, y, z_tcp, px_per_m = lift(depth, intrinsics, extrinsics, u, v)
+    x, y, z_tcp, px_per_m = lift(depth, intrinsics, extrinsics, u, v) if lifted is None else lifted
     opening_m = min(opening_px / px_per_m + OPENING_CLEARANCE, MAX_OPENING)
     return hand_margin(hmap, x, y, wrap_angle(angle), z_tcp, opening_m)
 

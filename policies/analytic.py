@@ -153,13 +153,15 @@ def region_grasp(region: np.ndarray, depth: np.ndarray, k: np.ndarray, t: np.nda
     points = surface_points(depth, k, t, region)
     best, best_key = None, None
     for cu, cv in centres:
+        centre = lift(depth, k, t, cu, cv)
         for a in angles:
-            gu, gv, opening = fit_to_points(points, region.shape, depth, k, t, cu, cv, a, 0.0)
+            gu, gv, opening = fit_to_points(points, region.shape, depth, k, t, cu, cv, a, 0.0, lifted=centre)
             if opening == 0.0:
                 continue
-            max_open_px = MAX_OPENING * lift(depth, k, t, gu, gv)[3]
+            lifted = lift(depth, k, t, gu, gv)
+            max_open_px = MAX_OPENING * lifted[3]
             grasp = (gu, gv, float(a), min(opening, max_open_px))
-            margin = grasp_margin(hmap, depth, k, t, *grasp)
+            margin = grasp_margin(hmap, depth, k, t, *grasp, lifted=lifted)
             fits = opening <= max_open_px
             if fits and margin >= 0:
                 key = (0, opening + 0.5 * math.hypot(gu - centroid[0], gv - centroid[1]))
