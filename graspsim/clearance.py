@@ -74,23 +74,31 @@ def surface_points(depth: np.ndarray, intrinsics: np.ndarray, extrinsics: np.nda
                    mask: np.ndarray | None = None) -> np.ndarray:
     """World (x, y, z) of every pixel with valid depth (within ``mask``, bool H×W,
     when given), (N, 3) metres."""
+    vs, us = np.nonzero(depth > 0 if mask is None else (depth > 0) & mask)
+    return _to_world(intrinsics, extrinsics, us, vs, depth[vs, us].astype(np.float64))
+
+
+def _to_world(intrinsics: np.ndarray, extrinsics: np.ndarray, u, v, z) -> np.ndarray:
+    """World points (..., 3) of pixels (u, v) at z-depth ``z`` (metres)."""
     k = np.asarray(intrinsics, np.float64)
     t = np.asarray(extrinsics, np.float64)
-    vs, us = np.nonzero(depth > 0 if mask is None else (depth > 0) & mask)
-    z = depth[vs, us].astype(np.float64)
-    camera = np.stack([(us - k[0, 2]) / k[0, 0] * z, (vs - k[1, 2]) / k[1, 1] * z, z], axis=1)
+    camera = np.stack([(u - k[0, 2]) / k[0, 0] * z, (v - k[1, 2]) / k[1, 1] * z, z], axis=-1)
     return camera @ t[:3, :3].T + t[:3, 3]
 
 
-def height_map(depth: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray, cell_m: float = CELL_M) -> HeightMap:
-    """The :class:`HeightMap` of a depth image (missing depth: nothing seen).
+def height_map(depth: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray, cell_m: float = CELL_M,
+               heights: np.ndarray | None = None) -> HeightMap:
+    """The :class:`HeightMap` of a depth image (missing depth: nothing seen);
+    ``heights``: its :func:`heights_above_table` when the caller has them.
 
     Each cell keeps its highest point; a 3 × 3 maximum then closes the gaps
     between the projected pixels (and widens every object by one cell).
     """
     import cv2
 
-    above = np.nan_to_num(heights_above_table(depth, intrinsics, extrinsics), nan=0.0) > 0.0
+    if heights is None:
+        heights = heights_above_table(depth, intrinsics, extrinsics)
+    above = np.nan_to_num(heights, nan=0.0) > 0.0
     points = surface_points(depth, intrinsics, extrinsics, above)  # the table's points would only write 0
     if len(points) == 0:
         return HeightMap(np.zeros((1, 1), np.float32), 0.0, 0.0, cell_m)
@@ -110,10 +118,10 @@ def _box_points(n_along: int, n_across: int, along: tuple[float, float], across:
     return np.repeat(a, len(b)), np.tile(b, len(a))
 
 
-_SAMPLE_M = CELL_M  # footprint sampling step: one cell
-_FINGER_GRID = _box_points(int(FINGER_THICKNESS / _SAMPLE_M) + 2, int(FINGER_WIDTH / _SAMPLE_M) + 2,
+# footprint samples: every cell under a finger, every second cell under the palm
+_FINGER_GRID = _box_points(int(FINGER_THICKNESS / CELL_M) + 2, int(FINGER_WIDTH / CELL_M) + 2,
                            (0.0, FINGER_THICKNESS), (-FINGER_WIDTH / 2, FINGER_WIDTH / 2))
-_PALM_GRID = _box_points(int(2 * PALM_HALF[0] / (2 * _SAMPLE_M)) + 2, int(2 * PALM_HALF[1] / (2 * _SAMPLE_M)) + 2,
+_PALM_GRID = _box_points(int(PALM_HALF[0] / CELL_M) + 2, int(PALM_HALF[1] / CELL_M) + 2,
                          (-PALM_HALF[0], PALM_HALF[0]), (-PALM_HALF[1], PALM_HALF[1]))
 
 
@@ -154,8 +162,7 @@ def lift(depth: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray, u: f
     except ValueError:
         surface = camera_height
     z_tcp = tcp_height(camera_height - surface)
-    ray = np.array([(u - k[0, 2]) / k[0, 0] * surface, (v - k[1, 2]) / k[1, 1] * surface, surface])
-    x, y, _ = t[:3, :3] @ ray + t[:3, 3]
+    x, y, _ = _to_world(k, t, np.float64(u), np.float64(v), np.float64(surface))
     return float(x), float(y), z_tcp, float(k[0, 0]) / (camera_height - z_tcp)
 
 
@@ -176,8 +183,8 @@ def fit_to_mask(mask: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray, ext
     lie within a finger-wide band along the closing line through the grasp give
     the object's extent there (pixel centres, plus one pixel's size); the grasp is
     re-centred on it and opened to at least that extent plus ``MARGIN_M`` on each
-    side, in pixels at the TCP depth the environment will use. Returns ``(u, v, opening_px)``, unchanged when the
-    band holds no such point.
+    side, in pixels at the TCP depth the environment will use. Returns
+    ``(u, v, opening_px)``, unchanged when the band holds no such point.
     """
     return fit_to_points(surface_points(depth, intrinsics, extrinsics, mask), mask.shape, depth, intrinsics,
                          extrinsics, u, v, angle, opening_px)

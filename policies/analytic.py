@@ -78,7 +78,8 @@ class AnalyticPolicy(BasePolicy):
         if not region.any():
             u, v = self._anchor(prompt, depth.shape)
             return np.array([u, v, 0.0, 1.0], np.float32)
-        return region_grasp(region, depth, k, np.asarray(observation["extrinsics"], np.float64))[0]
+        t = np.asarray(observation["extrinsics"], np.float64)
+        return region_grasp(region, depth, k, t, height_map(depth, k, t, heights=heights))[0]
 
     # -- target region ------------------------------------------------------------------
     @staticmethod

@@ -148,29 +148,35 @@ class GraspSAMPolicy(GroundedPolicy):
 
         from .inference import decode_in_mask
 
-        scene = self._scene(np.asarray(observation["depth"], np.float32), observation["intrinsics"],
-                            observation["extrinsics"])
+        scene = (np.asarray(observation["depth"], np.float32), observation["intrinsics"], observation["extrinsics"])
         if prompt.kind == "text":  # the grounder's box stands for the phrase
             prompt = Prompt("box", box=np.asarray(arrays["box"], np.float32))
-        refined = pred.mask & prompt_region(prompt, scene["segments"], scene["heights"])
+        refined = pred.mask & prompt_region(prompt, self._scene(*scene, "segments"), self._scene(*scene, "heights"))
         if refined.any() and not np.array_equal(refined, pred.mask):
             pred.mask = refined
             pred.rects = decode_in_mask(self.model, pred, refined, top_k=self.top_k, threshold=threshold)
 
-    def _scene(self, depth: np.ndarray, k, t) -> dict:
-        """What the depth image gives, kept while further prompts show the same image:
-        ``hmap`` (:func:`graspsim.clearance.height_map`), ``heights`` above the table and
-        their depth ``segments`` (:func:`graspsim.policies.analytic.segment`)."""
+    def _scene(self, depth: np.ndarray, k, t, part: str):
+        """What the depth image gives, kept while further prompts show the same image and
+        computed when first asked for: ``"heights"`` above the table, their depth
+        ``"segments"`` (:func:`graspsim.policies.analytic.segment`) and the ``"hmap"``
+        (:func:`graspsim.clearance.height_map`)."""
         from graspsim.clearance import height_map, heights_above_table
         from graspsim.policies.analytic import segment
 
         key = hashlib.blake2b(depth.tobytes() + np.asarray(k, np.float64).tobytes() + np.asarray(t, np.float64).tobytes(),
                               digest_size=16).digest()
         if key != self._scene_key:
-            heights = heights_above_table(depth, k, t)
-            self._scene_cache = {"hmap": height_map(depth, k, t), "heights": heights, "segments": segment(heights)}
-            self._scene_key = key
-        return self._scene_cache
+            self._scene_cache, self._scene_key = {}, key
+        cache = self._scene_cache
+        if part not in cache:
+            if "heights" not in cache:
+                cache["heights"] = heights_above_table(depth, k, t)
+            if part == "segments":
+                cache[part] = segment(cache["heights"])
+            elif part == "hmap":
+                cache[part] = height_map(depth, k, t, heights=cache["heights"])
+        return cache[part]
 
     def _choose(self, pred, observation) -> tuple[float, float, float, float]:
         from graspsim.clearance import fit_to_points, grasp_margin, surface_points
@@ -189,7 +195,7 @@ class GraspSAMPolicy(GroundedPolicy):
         self.last_maps["choice"] = "decoded"
         if not self.collision_check:
             return fitted(*(float(x) for x in pred.rects[0, :4]))
-        hmap = self._scene(depth, k, t)["hmap"]
+        hmap = self._scene(depth, k, t, "hmap")
         tried = []  # (clearance margin, grasp), in the order tried
         for rect in pred.rects:  # fitted one at a time: the first clear one is usually the best-scored
             grasp = fitted(*(float(x) for x in rect[:4]))
