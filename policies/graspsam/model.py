@@ -137,6 +137,8 @@ class Embedding:
         hq_features: ``B×C/8×S×S`` the decoder's per-image high-resolution
             features (compressed embedding + early feature), computed once at
             encoding so that further prompts skip them.
+        image_pe: ``1×C×h×w`` the prompt encoder's dense positional encoding of
+            the embedding grid (prompt-independent; kept so further prompts skip it).
     """
 
     image_embedding: torch.Tensor
@@ -145,6 +147,7 @@ class Embedding:
     input_size: tuple[int, int]
     image_size: int
     hq_features: Optional[torch.Tensor] = None
+    image_pe: Optional[torch.Tensor] = None
 
     @property
     def batch_size(self) -> int:
@@ -330,7 +333,7 @@ class GraspSAM(nn.Module):
         x, original, resized = self.preprocess(images)
         embedding, early = self.image_encoder(x)
         hq = self.mask_decoder.image_features(embedding, early)
-        return Embedding(embedding, early, original, resized, self.image_size, hq)
+        return Embedding(embedding, early, original, resized, self.image_size, hq, self.prompt_encoder.get_dense_pe())
 
     # ------------------------------------------------------------ decoding
     def _as_tensor(self, value: ArrayLike, dtype=torch.float32) -> torch.Tensor:
@@ -435,7 +438,7 @@ class GraspSAM(nn.Module):
         out = (mask_decoder or self.mask_decoder)(
             image_embeddings=embedding.image_embedding,
             early_features=embedding.early_feature,
-            image_pe=pe.get_dense_pe(),
+            image_pe=pe.get_dense_pe() if embedding.image_pe is None else embedding.image_pe,
             sparse_prompt_embeddings=sparse,
             dense_prompt_embeddings=dense,
             hq_features=embedding.hq_features,

@@ -51,7 +51,6 @@ the scene's segmentation and names through :meth:`GraspSAMPolicy.set_context`;
 
 from __future__ import annotations
 
-import hashlib
 import math
 from pathlib import Path
 
@@ -101,17 +100,16 @@ class GraspSAMPolicy(GroundedPolicy):
         self.fallback = bool(fallback)
         self.depth_refine = bool(depth_refine)
         self._embedding = None
-        self._image_key = None
-        self._scene_cache = self._scene_key = None
+        self._image = None  # the encoded image, compared to tell a further prompt from a new image
+        self._scene_cache, self._scene_key = {}, None
         self._torch = torch
         super().__init__(grounder, seed)
 
     def _encode(self, rgb: np.ndarray):
-        key = hashlib.blake2b(np.ascontiguousarray(rgb).tobytes(), digest_size=16).digest()
-        if key != self._image_key:
+        if self._image is None or not np.array_equal(rgb, self._image):
             with self._torch.no_grad():
                 self._embedding = self.model.encode(rgb[None])
-            self._image_key = key
+            self._image = rgb.copy()
         return self._embedding
 
     def act(self, observation: dict) -> np.ndarray:
@@ -164,10 +162,10 @@ class GraspSAMPolicy(GroundedPolicy):
         from graspsim.clearance import height_map, heights_above_table
         from graspsim.policies.analytic import segment
 
-        key = hashlib.blake2b(depth.tobytes() + np.asarray(k, np.float64).tobytes() + np.asarray(t, np.float64).tobytes(),
-                              digest_size=16).digest()
-        if key != self._scene_key:
-            self._scene_cache, self._scene_key = {}, key
+        key = self._scene_key
+        k, t = np.asarray(k, np.float64), np.asarray(t, np.float64)
+        if key is None or not (np.array_equal(depth, key[0]) and np.array_equal(k, key[1]) and np.array_equal(t, key[2])):
+            self._scene_cache, self._scene_key = {}, (depth.copy(), k.copy(), t.copy())
         cache = self._scene_cache
         if part not in cache:
             if "heights" not in cache:
