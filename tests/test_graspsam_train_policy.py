@@ -121,6 +121,21 @@ def test_policy_in_env_reuses_the_embedding_and_handles_no_grasp(trained, monkey
         assert choice == "nearest" or grasp_clear(height_map(depth, k, t), depth, k, t, *map(float, a1))
     else:
         assert policy.last_maps["choice"] is None
+    # colour_refine (on by default): the policy decodes again inside the region colour_region gives
+    import graspsim.policies.graspsam.colour_refine as colour_refine
+
+    plain = policies.make("graspsam", checkpoint=f"{config.out}/best.pt", colour_refine=False)
+    plain.act(obs)
+    cut = plain.last_maps["mask"].copy()
+    cut[:, : int(np.median(np.nonzero(cut)[1])) if cut.any() else 0] = False  # keep the mask's right half
+    monkeypatch.setattr(colour_refine, "colour_region", lambda mask, rgb, points, labels: cut)
+    coloured = policies.make("graspsam", checkpoint=f"{config.out}/best.pt")
+    coloured.act(obs)
+    if cut.any() and not np.array_equal(cut, plain.last_maps["mask"]):
+        assert np.array_equal(coloured.last_maps["mask"], cut)
+        rects = coloured.last_maps["rects"]
+        assert len(rects) and all(cut[int(round(v)), int(round(u))] or cut[max(int(v) - 3, 0):int(v) + 4,
+                                  max(int(u) - 3, 0):int(u) + 4].any() for u, v in rects[:, :2])
     refining = policies.make("graspsam", checkpoint=f"{config.out}/best.pt", depth_refine=True)
     refining.act(obs)
     assert not (refining.last_maps["mask"] & ~policy.last_maps["mask"]).any()  # only ever cut

@@ -418,3 +418,51 @@ def test_decode_in_mask_finds_the_peak_inside_a_new_mask():
     everywhere = decode_in_mask(model, pred, np.ones_like(mask), top_k=5, threshold=0.2)
     assert everywhere[0, 0] == pytest.approx(40 * 5 + 2.0, abs=3) and everywhere[0, 5] > rects[0, 5]
     assert len(decode_in_mask(model, pred, np.zeros_like(mask), top_k=5)) == 0
+
+
+# -- colour refinement of a bleeding mask ----------------------------------------------
+def _two_blocks(right_rgb=(40, 60, 200)):
+    """A red block and a touching block of another colour; the mask covers both."""
+    rgb = np.full((40, 60, 3), 170, np.uint8)
+    rgb[10:30, 10:30] = (200, 40, 40)
+    rgb[10:30, 30:50] = right_rgb
+    mask = np.zeros((40, 60), bool)
+    mask[10:30, 10:50] = True
+    return rgb, mask
+
+
+def test_colour_region_cuts_a_mask_at_the_neighbours_colour():
+    from graspsim.policies.graspsam.colour_refine import colour_region
+
+    rgb, mask = _two_blocks()
+    region = colour_region(mask, rgb, [[15, 20], [-1, -1]], [1, -1])
+    expected = np.zeros_like(mask)
+    expected[10:30, 10:30] = True
+    assert np.array_equal(region, expected)
+    # a face of the same object lit half as much stays with it
+    rgb[10:30, 20:30] = (100, 20, 20)
+    assert np.array_equal(colour_region(mask, rgb, [[15, 20]], [1]), expected)
+    # a black-and-white object (grey: no colour to tell) is not cut from a grey neighbour...
+    rgb[10:30, 10:30] = (240, 240, 240)
+    rgb[10:30, 10:20] = (20, 20, 20)
+    rgb[10:30, 30:50] = (128, 128, 128)
+    assert np.array_equal(colour_region(mask, rgb, [[25, 20]], [1]), mask)
+    # ...but from a coloured one
+    rgb[10:30, 30:50] = (40, 60, 200)
+    assert np.array_equal(colour_region(mask, rgb, [[25, 20]], [1]), expected)
+
+
+def test_colour_region_keeps_the_mask_when_it_cannot_cut():
+    from graspsim.policies.graspsam.colour_refine import colour_region
+
+    rgb, mask = _two_blocks(right_rgb=(200, 40, 40))  # one colour: nothing to cut
+    assert np.array_equal(colour_region(mask, rgb, [[15, 20]], [1]), mask)
+    rgb, mask = _two_blocks()
+    assert colour_region(mask, rgb, [[15, 20]], [0]) is mask  # no positive point
+    assert colour_region(mask, rgb, None, None) is mask
+    rgb[18:22, 18:22] = (30, 200, 30)  # a small green spot under the point: too small a cut to trust
+    assert colour_region(mask, rgb, [[20, 20]], [1]) is mask
+    with pytest.raises(ValueError, match="rgb"):
+        colour_region(mask, rgb[..., :2], [[15, 20]], [1])
+    with pytest.raises(ValueError, match="max_distance"):
+        colour_region(mask, rgb, [[15, 20]], [1], max_distance=float("nan"))

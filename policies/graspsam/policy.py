@@ -11,6 +11,13 @@ the same RGB image (further prompts cost only the decoder; on the CPU a
 frozen TorchScript copy of it, ``frozen_decoder=True``, see
 :mod:`.frozen_decoder`).
 
+Before the choice, ``colour_refine`` (on by default) cuts a predicted mask
+that has bled onto a touching neighbour of another colour, for prompts with
+positive points (point, points, gaze): the mask keeps the part with the
+colour under the points (:func:`.colour_refine.colour_region`) and the grasps
+are decoded again with their peaks inside it (its validation: README,
+Results).
+
 Choosing the action among the decoded grasps (each step can be switched off
 for the plain published decoding):
 
@@ -70,6 +77,7 @@ class GraspSAMPolicy(GroundedPolicy):
     def __init__(self, checkpoint=None, variant: str | None = None, sam_checkpoint=None, grounder=None,
                  top_k: int = 5, fit_opening: bool = True, collision_check: bool = True,
                  fallback: bool = True, depth_refine: bool = False, frozen_decoder: bool = True,
+                 colour_refine: bool = True,
                  device: str | None = None, seed: int | None = None):
         import torch
 
@@ -99,6 +107,7 @@ class GraspSAMPolicy(GroundedPolicy):
         self.collision_check = bool(collision_check)
         self.fallback = bool(fallback)
         self.depth_refine = bool(depth_refine)
+        self.colour_refine = bool(colour_refine)
         self._embedding = None
         self._image = None  # the encoded image, compared to tell a further prompt from a new image
         self._scene_cache, self._scene_key = {}, None
@@ -125,18 +134,34 @@ class GraspSAMPolicy(GroundedPolicy):
                        mask_decoder=self.decoder)
         if self.depth_refine:
             self._refine_with_depth(pred, observation, prompt, arrays, threshold)
+        if self.colour_refine:
+            self._refine_with_colour(pred, rgb, arrays, threshold)
         if self.fallback and len(pred.rects):
             good = pred.rects[:, 5] >= QUALITY_THRESHOLD
             pred.rects = pred.rects[good] if good.any() else pred.rects[:1]
         self.last_maps = {"mask": pred.mask, "quality": pred.quality, "rects": pred.rects, "prompt_box": arrays.get("box"),
                           "choice": None}
-        if len(pred.rects) == 0 and not (self.depth_refine and self.collision_check and pred.mask.any()):
+        if len(pred.rects) == 0 and not ((self.depth_refine or self.colour_refine) and self.collision_check
+                                        and pred.mask.any()):
             u, v = _anchor(arrays, rgb.shape[:2])
             return np.array([u, v, 0.0, 0.0], np.float32)
         u, v, angle, opening = self._choose(pred, observation)
         h, w = rgb.shape[:2]
         return np.array([np.clip(u, 0, w - 1), np.clip(v, 0, h - 1), angle, min(opening, max(h, w))], np.float32)
 
+
+    def _refine_with_colour(self, pred, rgb: np.ndarray, arrays: dict, threshold: float) -> None:
+        """Cut the predicted mask to the part that has the colour under the prompt's
+        positive points (:func:`.colour_refine.colour_region`) and decode the grasps
+        again with their peaks in it; unchanged for prompts without points and when
+        nothing is cut."""
+        from .colour_refine import colour_region
+        from .inference import decode_in_mask
+
+        region = colour_region(pred.mask, rgb, arrays.get("points"), arrays.get("labels"))
+        if region is not pred.mask and not np.array_equal(region, pred.mask):
+            pred.mask = region
+            pred.rects = decode_in_mask(self.model, pred, region, top_k=self.top_k, threshold=threshold)
 
     def _refine_with_depth(self, pred, observation: dict, prompt: Prompt, arrays: dict, threshold: float) -> None:
         """Cut the predicted mask to the depth segment the prompt designates (as the
