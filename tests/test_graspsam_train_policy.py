@@ -128,7 +128,7 @@ def test_policy_in_env_reuses_the_embedding_and_handles_no_grasp(trained, monkey
     plain.act(obs)
     cut = plain.last_maps["mask"].copy()
     cut[:, : int(np.median(np.nonzero(cut)[1])) if cut.any() else 0] = False  # keep the mask's right half
-    monkeypatch.setattr(colour_refine, "colour_region", lambda mask, rgb, points, labels: cut)
+    monkeypatch.setattr(colour_refine, "colour_region", lambda mask, rgb, points, labels, box: cut)
     coloured = policies.make("graspsam", checkpoint=f"{config.out}/best.pt")
     coloured.act(obs)
     if cut.any() and not np.array_equal(cut, plain.last_maps["mask"]):

@@ -452,6 +452,20 @@ def test_colour_region_cuts_a_mask_at_the_neighbours_colour():
     assert np.array_equal(colour_region(mask, rgb, [[25, 20]], [1]), expected)
 
 
+def test_colour_region_reads_a_box_prompts_colour_in_its_centre():
+    from graspsim.policies.graspsam.colour_refine import colour_region
+
+    rgb, mask = _two_blocks()
+    expected = np.zeros_like(mask)
+    expected[10:30, 10:30] = True
+    # the box of the red block, a little loose; the blue block reaches into its edge
+    assert np.array_equal(colour_region(mask, rgb, box=[8, 8, 33, 31]), expected)
+    # points win over the box
+    assert np.array_equal(colour_region(mask, rgb, [[40, 20]], [1], box=[8, 8, 33, 31]), mask & ~expected)
+    # a box whose centre misses the mask tells no colour
+    assert colour_region(mask, rgb, box=[0, 0, 8, 8]) is mask
+
+
 def test_colour_region_keeps_the_mask_when_it_cannot_cut():
     from graspsim.policies.graspsam.colour_refine import colour_region
 

@@ -31,9 +31,11 @@ MIN_KEPT_FRACTION = 0.25
 WINDOW_RADIUS = 2
 #: a kept component must reach within this many pixels of a positive point
 SEED_RADIUS = 3
+#: a box's colour is read in its central part, this fraction of its width and height
+BOX_CORE = 0.5
 
 
-def colour_region(mask: np.ndarray, rgb: np.ndarray, points, labels,
+def colour_region(mask: np.ndarray, rgb: np.ndarray, points=None, labels=None, box=None,
                   max_distance: float = COLOUR_DISTANCE) -> np.ndarray:
     """The part of ``mask`` (bool H×W) that has the prompted object's colour.
 
@@ -42,15 +44,18 @@ def colour_region(mask: np.ndarray, rgb: np.ndarray, points, labels,
         rgb: the image, uint8 (H, W, 3).
         points: (N, 2) prompt points (u, v) in pixels; labels: (N,) 1 for a
             positive point (others, negative or padding, are ignored).
+        box: a box prompt (u0, v0, u1, v1) in pixels, used when there are no
+            positive points: its colour is that of the mask's pixels in the
+            box's central half (:data:`BOX_CORE`), where the boxed object is.
         max_distance: see :data:`COLOUR_DISTANCE`.
 
-    Returns a bool (H, W) mask: the union, over positive points, of the
-    4-connected components of {mask pixels that match the colour under the
-    point (module docstring; chromaticity within ``max_distance``)} that
-    come within :data:`SEED_RADIUS` pixels of it. ``mask`` itself is
-    returned (the same object) when there is no positive point, the mask is
-    empty, or the cut would keep nothing or less than
-    :data:`MIN_KEPT_FRACTION` of it.
+    Returns a bool (H, W) mask: the union, over positive points (or the
+    box), of the 4-connected components of {mask pixels that match the
+    colour there (module docstring; chromaticity within ``max_distance``)}
+    that come within :data:`SEED_RADIUS` pixels of the point (into the box's
+    central half). ``mask`` itself is returned (the same object) when there
+    is no positive point and no box, the mask is empty, or the cut would
+    keep nothing or less than :data:`MIN_KEPT_FRACTION` of it.
     """
     import cv2
 
@@ -60,39 +65,56 @@ def colour_region(mask: np.ndarray, rgb: np.ndarray, points, labels,
         raise ValueError(f"rgb must be uint8 (H, W, 3) matching the mask {mask.shape}, got {rgb.dtype} {rgb.shape}")
     if not np.isfinite(max_distance) or max_distance < 0:
         raise ValueError(f"max_distance must be a finite number >= 0, got {max_distance!r}")
-    if points is None or not mask.any():
+    if not mask.any():
         return mask
     h, w = mask.shape
-    points = np.asarray(points, float).reshape(-1, 2)
-    labels = np.asarray(labels).reshape(-1)
-    seeds = [(int(round(min(max(u, 0), w - 1))), int(round(min(max(v, 0), h - 1))))
-             for (u, v), label in zip(points, labels) if label == 1]
+    # seeds: (colour window, touch window, colour from the mask's pixels only), windows as
+    # (row slice, column slice) in image pixels
+    seeds = []
+    if points is not None:
+        r, s = WINDOW_RADIUS, SEED_RADIUS
+        for (u, v), label in zip(np.asarray(points, float).reshape(-1, 2), np.asarray(labels).reshape(-1)):
+            if label == 1:
+                u, v = int(round(min(max(u, 0), w - 1))), int(round(min(max(v, 0), h - 1)))
+                seeds.append(((slice(max(v - r, 0), v + r + 1), slice(max(u - r, 0), u + r + 1)),
+                              (slice(max(v - s, 0), v + s + 1), slice(max(u - s, 0), u + s + 1)), False))
+    if not seeds and box is not None:
+        bu0, bv0, bu1, bv1 = (float(x) for x in np.asarray(box, float).reshape(4))
+        du, dv = (bu1 - bu0) * (1 - BOX_CORE) / 2, (bv1 - bv0) * (1 - BOX_CORE) / 2
+        core = (slice(int(np.clip(round(bv0 + dv), 0, h - 1)), int(np.clip(round(bv1 - dv), 0, h - 1)) + 1),
+                slice(int(np.clip(round(bu0 + du), 0, w - 1)), int(np.clip(round(bu1 - du), 0, w - 1)) + 1))
+        if mask[core].any():
+            seeds.append((core, core, True))
     if not seeds:
         return mask
-    # work inside the box holding the mask and the seeds: a small crop of the image
+    # work inside the box holding the mask and the seeds' windows: a small crop of the image
     bu, bv, bw, bh = cv2.boundingRect(mask.view(np.uint8))
-    pad = SEED_RADIUS + 1
-    u0, u1 = max(min(bu, *(u for u, _ in seeds)) - pad, 0), min(max(bu + bw - 1, *(u for u, _ in seeds)) + pad + 1, w)
-    v0, v1 = max(min(bv, *(v for _, v in seeds)) - pad, 0), min(max(bv + bh - 1, *(v for _, v in seeds)) + pad + 1, h)
+    v0 = min(bv, *(t[0].start for _, t, _ in seeds))
+    v1 = max(bv + bh, *(t[0].stop for _, t, _ in seeds))
+    u0 = min(bu, *(t[1].start for _, t, _ in seeds))
+    u1 = max(bu + bw, *(t[1].stop for _, t, _ in seeds))
     crop = mask[v0:v1, u0:u1]
     f = rgb[v0:v1, u0:u1].astype(np.float32)
     brightest = f.max(axis=2)
     grey = (brightest < DARK_LEVEL) | ((brightest - f.min(axis=2)) < GREY_SATURATION * brightest)
     rg = f[..., :2] / np.maximum(f.sum(axis=2, keepdims=True), 1.0)
     kept = np.zeros_like(crop)
-    r, s = WINDOW_RADIUS, SEED_RADIUS
-    for u, v in seeds:
-        u, v = u - u0, v - v0
-        window = (slice(max(v - r, 0), v + r + 1), slice(max(u - r, 0), u + r + 1))
-        if np.median(grey[window]):
+
+    def local(window):
+        return slice(window[0].start - v0, window[0].stop - v0), slice(window[1].start - u0, window[1].stop - u0)
+
+    for colour_window, touch_window, mask_only in seeds:
+        cw, tw = local(colour_window), local(touch_window)
+        sample = crop[cw] if mask_only else np.ones(crop[cw].shape, bool)
+        if np.median(grey[cw][sample]):
             same = grey
         else:
-            colour = np.median(rg[window][~grey[window]], axis=0)
+            colour = np.median(rg[cw][sample & ~grey[cw]], axis=0)
             same = ~grey & (np.hypot(rg[..., 0] - colour[0], rg[..., 1] - colour[1]) <= max_distance)
         near = crop & same
         n, components = cv2.connectedComponents(near.view(np.uint8), connectivity=4)
         touching = np.zeros(n, bool)
-        touching[components[max(v - s, 0):v + s + 1, max(u - s, 0):u + s + 1]] = True
+        touching[components[tw]] = True
         touching[0] = False  # the background
         kept |= touching[components]
     if not kept.any() or kept.sum() < MIN_KEPT_FRACTION * crop.sum():

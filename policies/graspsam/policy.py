@@ -12,10 +12,11 @@ frozen TorchScript copy of it, ``frozen_decoder=True``, see
 :mod:`.frozen_decoder`).
 
 Before the choice, ``colour_refine`` (on by default) cuts a predicted mask
-that has bled onto a touching neighbour of another colour, for prompts with
-positive points (point, points, gaze): the mask keeps the part with the
-colour under the points (:func:`.colour_refine.colour_region`) and the grasps
-are decoded again with their peaks inside it (its validation: README,
+that has bled onto a touching neighbour of another colour: the mask keeps
+the part with the colour under the prompt's positive points (point, points,
+gaze), or in its box's centre (box, text through its grounded box)
+(:func:`.colour_refine.colour_region`), and the grasps are decoded again with
+their peaks inside it (its validation: README,
 Results).
 
 Choosing the action among the decoded grasps (each step can be switched off
@@ -152,13 +153,13 @@ class GraspSAMPolicy(GroundedPolicy):
 
     def _refine_with_colour(self, pred, rgb: np.ndarray, arrays: dict, threshold: float) -> None:
         """Cut the predicted mask to the part that has the colour under the prompt's
-        positive points (:func:`.colour_refine.colour_region`) and decode the grasps
-        again with their peaks in it; unchanged for prompts without points and when
-        nothing is cut."""
+        positive points, or in its box's centre (:func:`.colour_refine.colour_region`),
+        and decode the grasps again with their peaks in it; unchanged for mask prompts
+        and when nothing is cut."""
         from .colour_refine import colour_region
         from .inference import decode_in_mask
 
-        region = colour_region(pred.mask, rgb, arrays.get("points"), arrays.get("labels"))
+        region = colour_region(pred.mask, rgb, arrays.get("points"), arrays.get("labels"), arrays.get("box"))
         if region is not pred.mask and not np.array_equal(region, pred.mask):
             pred.mask = region
             pred.rects = decode_in_mask(self.model, pred, region, top_k=self.top_k, threshold=threshold)
