@@ -122,7 +122,7 @@ def test_policy_in_env_reuses_the_embedding_and_handles_no_grasp(trained, monkey
     else:
         assert policy.last_maps["choice"] is None
     # colour_refine (on by default): the policy decodes again inside the region colour_region gives
-    import graspsim.policies.graspsam.colour_refine as colour_refine
+    from graspsim.policies.graspsam import colour_refine
 
     plain = policies.make("graspsam", checkpoint=f"{config.out}/best.pt", colour_refine=False)
     plain.act(obs)
