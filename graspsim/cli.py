@@ -164,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     eg.add_argument("--data", required=True)
     eg.add_argument("--data-format", default="sim")
     eg.add_argument("--seed", type=int, default=0, help="seed of the prompt draws")
+    eg.add_argument("--colour-refine", action="store_true",
+                    help="decode after the policy's colour refinement of the predicted mask (default: the model alone)")
     eg.add_argument("--quiet", action="store_true")
 
     bench = sub.add_parser("bench", help="performance benchmarks")
@@ -324,8 +326,9 @@ def _train(args) -> int:
 def _eval(args) -> int:
     from graspsim.policies.graspsam.train import evaluate_checkpoint
 
-    r = evaluate_checkpoint(args.checkpoint, args.data, args.data_format, args.seed, progress=not args.quiet)
-    print(f"{r['examples']} labelled objects of {r['data']}")
+    r = evaluate_checkpoint(args.checkpoint, args.data, args.data_format, args.seed, progress=not args.quiet,
+                            colour_refine=args.colour_refine)
+    print(f"{r['examples']} labelled objects of {r['data']}" + (", after colour refinement" if r["colour_refine"] else ""))
     for kind in ("point", "box"):
         print(f"{kind:>5}: top-1 {r[kind]['top1']:.3f}, top-5 {r[kind]['top5']:.3f}")
     print(f"mean top-1: {r['top1']:.3f}")

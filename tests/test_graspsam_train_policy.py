@@ -96,6 +96,9 @@ def test_eval_cli_prints_per_prompt_accuracy(data, trained, capsys):
     assert main(["eval", "graspsam", "--checkpoint", f"{config.out}/best.pt", "--data", str(data), "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "point: top-1" in text and "box: top-1" in text
+    assert main(["eval", "graspsam", "--checkpoint", f"{config.out}/best.pt", "--data", str(data), "--quiet",
+                 "--colour-refine"]) == 0
+    assert "after colour refinement" in capsys.readouterr().out
     assert main(["eval", "graspsam", "--checkpoint", f"{config.out}/missing.pt", "--data", str(data)]) == 2
 
 

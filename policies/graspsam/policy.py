@@ -123,6 +123,7 @@ class GraspSAMPolicy(GroundedPolicy):
         return self._embedding
 
     def act(self, observation: dict) -> np.ndarray:
+        from .colour_refine import refine_prediction
         from .inference import QUALITY_THRESHOLD, predict
         from .prompting import prompt_arrays
 
@@ -136,7 +137,7 @@ class GraspSAMPolicy(GroundedPolicy):
         if self.depth_refine:
             self._refine_with_depth(pred, observation, prompt, arrays, threshold)
         if self.colour_refine:
-            self._refine_with_colour(pred, rgb, arrays, threshold)
+            refine_prediction(self.model, pred, rgb, arrays, self.top_k, threshold)
         if self.fallback and len(pred.rects):
             good = pred.rects[:, 5] >= QUALITY_THRESHOLD
             pred.rects = pred.rects[good] if good.any() else pred.rects[:1]
@@ -150,19 +151,6 @@ class GraspSAMPolicy(GroundedPolicy):
         h, w = rgb.shape[:2]
         return np.array([np.clip(u, 0, w - 1), np.clip(v, 0, h - 1), angle, min(opening, max(h, w))], np.float32)
 
-
-    def _refine_with_colour(self, pred, rgb: np.ndarray, arrays: dict, threshold: float) -> None:
-        """Cut the predicted mask to the part that has the colour under the prompt's
-        positive points, or in its box's centre (:func:`.colour_refine.colour_region`),
-        and decode the grasps again with their peaks in it; unchanged for mask prompts
-        and when nothing is cut."""
-        from .colour_refine import colour_region
-        from .inference import decode_in_mask
-
-        region = colour_region(pred.mask, rgb, arrays.get("points"), arrays.get("labels"), arrays.get("box"))
-        if region is not pred.mask and not np.array_equal(region, pred.mask):
-            pred.mask = region
-            pred.rects = decode_in_mask(self.model, pred, region, top_k=self.top_k, threshold=threshold)
 
     def _refine_with_depth(self, pred, observation: dict, prompt: Prompt, arrays: dict, threshold: float) -> None:
         """Cut the predicted mask to the depth segment the prompt designates (as the

@@ -152,13 +152,17 @@ def val_prompt(example, kind: str, rng: np.random.Generator) -> dict:
 
 
 @torch.no_grad()
-def validate(model, examples, kinds=VAL_PROMPT_KINDS, seed: int = 0, progress: bool = False) -> dict:
-    """Top-1 / top-5 rectangle accuracy per prompt kind on ``examples`` (mean over kinds as "top1")."""
+def validate(model, examples, kinds=VAL_PROMPT_KINDS, seed: int = 0, progress: bool = False,
+             colour_refine: bool = False) -> dict:
+    """Top-1 / top-5 rectangle accuracy per prompt kind on ``examples`` (mean over kinds as "top1");
+    ``colour_refine``: decode as the policy does after its colour refinement
+    (:func:`.colour_refine.refine_prediction`) instead of the model's plain decoding."""
     from tqdm import tqdm
 
     from graspsim.metric import evaluate
 
-    from .inference import predict
+    from .colour_refine import refine_prediction
+    from .inference import QUALITY_THRESHOLD, TOP_K, predict
 
     model.eval()
     preds = {k: [] for k in kinds}
@@ -168,7 +172,10 @@ def validate(model, examples, kinds=VAL_PROMPT_KINDS, seed: int = 0, progress: b
         if e.sample_id != cache_id or emb is None:
             emb, cache_id = model.encode(e.rgb[None]), e.sample_id  # one encoding per image
         for k in kinds:
-            p = predict(model, emb, val_prompt(e, k, rng), e.mask.shape, jaw_px=e.jaw_px)
+            prompt = val_prompt(e, k, rng)
+            p = predict(model, emb, prompt, e.mask.shape, jaw_px=e.jaw_px)
+            if colour_refine:
+                refine_prediction(model, p, e.rgb, prompt, TOP_K, QUALITY_THRESHOLD, jaw_px=e.jaw_px)
             preds[k].append(p.rects)
     result = {}
     for k in kinds:
@@ -283,9 +290,10 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
     return summary
 
 
-def evaluate_checkpoint(checkpoint, data, data_format: str = "sim", seed: int = 0, progress: bool = True) -> dict:
+def evaluate_checkpoint(checkpoint, data, data_format: str = "sim", seed: int = 0, progress: bool = True,
+                        colour_refine: bool = False) -> dict:
     """Top-1 rectangle accuracy of a GraspSAM checkpoint on every labelled object of a data set,
-    per prompt kind (one point, a box)."""
+    per prompt kind (one point, a box); ``colour_refine`` as in :func:`validate`."""
     from graspsim.datasets import open_dataset
 
     from .build import load_graspsam_checkpoint
@@ -296,8 +304,9 @@ def evaluate_checkpoint(checkpoint, data, data_format: str = "sim", seed: int = 
     examples = [e for e in examples_from(ds, ds.items()) if len(e.grasps)]
     if not examples:
         raise ValueError(f"{data}: no objects with masks and positive grasps to evaluate")
-    result = validate(model, examples, seed=seed, progress=progress)
-    return {"checkpoint": str(checkpoint), "data": str(data), "examples": len(examples), **result}
+    result = validate(model, examples, seed=seed, progress=progress, colour_refine=colour_refine)
+    return {"checkpoint": str(checkpoint), "data": str(data), "examples": len(examples),
+            "colour_refine": bool(colour_refine), **result}
 
 
 __all__ = ["TrainConfig", "evaluate_checkpoint", "grasp_loss", "pick_device", "train_graspsam", "validate"]
