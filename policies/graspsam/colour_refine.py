@@ -3,9 +3,11 @@
 The ``tiny`` model's masks often spread from the prompted object onto a
 neighbour it touches, and the best quality peak then sits on the neighbour
 (the policy's ``wrong_object`` failures). The user's point is on the object,
-so the object's colour is known there: :func:`colour_region` keeps the
-mask's pixels whose colour matches the colour under each positive point and
-that connect to that point.
+so the object's colour is known there (for a box prompt: in the box's
+centre, where the boxed object lies): :func:`colour_region` keeps the mask's
+pixels whose colour matches the colour there and that connect to that spot;
+:func:`refine_prediction` cuts a prediction to it and decodes its grasps
+again.
 
 Colours are compared by chromaticity, ``(r, g) = (R, G) / (R + G + B)``,
 which does not change when a surface is lit more or less (the faces of one
