@@ -420,6 +420,22 @@ def test_decode_in_mask_finds_the_peak_inside_a_new_mask():
     assert len(decode_in_mask(model, pred, np.zeros_like(mask), top_k=5)) == 0
 
 
+def test_prediction_decodes_its_rectangles_once_and_only_when_read():
+    from graspsim.policies.graspsam.inference import Prediction
+
+    calls = []
+    decoded = np.ones((1, 6))
+    pred = Prediction(None, np.ones((4, 4), bool), np.zeros((4, 2, 2), np.float32),
+                      decode=lambda: calls.append(1) or decoded)
+    assert not calls
+    assert pred.rects is decoded and pred.rects is decoded and len(calls) == 1
+    cut = Prediction(None, np.ones((4, 4), bool), np.zeros((4, 2, 2), np.float32), decode=lambda: calls.append(1))
+    cut.rects = np.zeros((0, 6))  # a caller that decodes a cut mask itself: the pending decoding never runs
+    assert cut.rects.shape == (0, 6) and len(calls) == 1
+    with pytest.raises(ValueError, match="rects or a decode"):
+        Prediction(None, np.ones((4, 4), bool), np.zeros((4, 2, 2), np.float32))
+
+
 # -- colour refinement of a bleeding mask ----------------------------------------------
 def _two_blocks(right_rgb=(40, 60, 200)):
     """A red block and a touching block of another colour; the mask covers both."""

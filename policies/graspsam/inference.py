@@ -12,7 +12,7 @@ scaled back with the pixel-centre convention of :mod:`graspsim.rectangles`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -28,18 +28,34 @@ TOP_K = 5
 QUALITY_THRESHOLD = 0.2
 
 
-@dataclass
 class Prediction:
     """One prompt's result in original-image pixels.
 
     rects: (K, 6) u, v, angle, opening, jaw, score, best first (K may be 0: "no grasp").
+        Given, or decoded from the maps the first time it is read (``decode``), so that
+        a caller that first cuts the mask (:func:`.colour_refine.refine_prediction`)
+        decodes only once; assigning it replaces the pending decoding.
     mask: bool (H, W) predicted object mask.
     maps: float32 (4, S, S) quality, cos 2θ, sin 2θ, width in the model's output frame.
     """
 
-    rects: np.ndarray
-    mask: np.ndarray
-    maps: np.ndarray
+    def __init__(self, rects, mask: np.ndarray, maps: np.ndarray, decode=None):
+        if rects is None and decode is None:
+            raise ValueError("Prediction needs rects or a decode function")
+        self._rects = None if rects is None else np.asarray(rects)
+        self._decode = decode
+        self.mask = mask
+        self.maps = maps
+
+    @property
+    def rects(self) -> np.ndarray:
+        if self._rects is None:
+            self._rects, self._decode = self._decode(), None
+        return self._rects
+
+    @rects.setter
+    def rects(self, value) -> None:
+        self._rects, self._decode = np.asarray(value), None
 
     @property
     def quality(self) -> np.ndarray:
@@ -60,7 +76,8 @@ def to_predictions(model: GraspSAM, output: GraspOutput, original_size, jaw_px: 
     side = max(h, w)
     full = F.interpolate(logits, size=(side, side), mode="bilinear", align_corners=False)[:, 0, :h, :w] > 0
     full = full.cpu().numpy()
-    return [Prediction(_rects(model, maps[b], mask_small[b], factor, jaw_px, top_k, threshold), full[b], maps[b])
+    return [Prediction(None, full[b], maps[b], decode=partial(_rects, model, maps[b], mask_small[b], factor, jaw_px,
+                                                             top_k, threshold))
             for b in range(maps.shape[0])]
 
 
