@@ -131,11 +131,10 @@ def refine_prediction(model, pred, rgb: np.ndarray, prompt: dict, top_k: int, th
     """Cut ``pred`` (an :class:`.inference.Prediction`) in place to :func:`colour_region`
     of its mask for ``prompt`` (``dict(points, labels, box)`` as
     :func:`.prompting.prompt_arrays` gives it) and decode its grasps again with their
-    peaks inside the cut (:func:`.inference.decode_in_mask`); unchanged when nothing
+    peaks inside the cut (:func:`.inference.cut_prediction`); unchanged when nothing
     is cut. Shared by the policy and ``graspsim eval graspsam --colour-refine``."""
-    from .inference import decode_in_mask
+    from .inference import cut_prediction
 
     region = colour_region(pred.mask, rgb, prompt.get("points"), prompt.get("labels"), prompt.get("box"))
-    if region is not pred.mask and not np.array_equal(region, pred.mask):
-        pred.mask = region
-        pred.rects = decode_in_mask(model, pred, region, jaw_px=jaw_px, top_k=top_k, threshold=threshold)
+    if region is not pred.mask:
+        cut_prediction(model, pred, region, top_k, threshold, jaw_px)

@@ -110,6 +110,16 @@ def decode_in_mask(model: GraspSAM, pred: Prediction, mask: np.ndarray, jaw_px: 
     return _rects(model, pred.maps, small, side / s, jaw_px, top_k, threshold)
 
 
+def cut_prediction(model: GraspSAM, pred: Prediction, region: np.ndarray, top_k: int, threshold: float,
+                   jaw_px: float = 0.0) -> None:
+    """Cut ``pred`` in place to ``region`` (bool H×W, original frame) and decode its
+    rectangles again with their peaks inside it (:func:`decode_in_mask`); unchanged
+    when ``region`` is empty or equals the predicted mask."""
+    if region.any() and not np.array_equal(region, pred.mask):
+        pred.mask = region
+        pred.rects = decode_in_mask(model, pred, region, jaw_px=jaw_px, top_k=top_k, threshold=threshold)
+
+
 @torch.no_grad()
 def predict(model: GraspSAM, embedding, prompt: dict, original_size, jaw_px: float = 0.0, top_k: int = TOP_K,
             threshold: float = QUALITY_THRESHOLD, mask_decoder=None) -> Prediction:

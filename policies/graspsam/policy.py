@@ -151,22 +151,19 @@ class GraspSAMPolicy(GroundedPolicy):
         h, w = rgb.shape[:2]
         return np.array([np.clip(u, 0, w - 1), np.clip(v, 0, h - 1), angle, min(opening, max(h, w))], np.float32)
 
-
     def _refine_with_depth(self, pred, observation: dict, prompt: Prompt, arrays: dict, threshold: float) -> None:
         """Cut the predicted mask to the depth segment the prompt designates (as the
         analytic policy finds it) and decode the grasps again with their peaks in what
         is left; unchanged when the two do not overlap."""
         from graspsim.policies.analytic import prompt_region
 
-        from .inference import decode_in_mask
+        from .inference import cut_prediction
 
         scene = (np.asarray(observation["depth"], np.float32), observation["intrinsics"], observation["extrinsics"])
         if prompt.kind == "text":  # the grounder's box stands for the phrase
             prompt = Prompt("box", box=np.asarray(arrays["box"], np.float32))
         refined = pred.mask & prompt_region(prompt, self._scene(*scene, "segments"), self._scene(*scene, "heights"))
-        if refined.any() and not np.array_equal(refined, pred.mask):
-            pred.mask = refined
-            pred.rects = decode_in_mask(self.model, pred, refined, top_k=self.top_k, threshold=threshold)
+        cut_prediction(self.model, pred, refined, self.top_k, threshold)
 
     def _scene(self, depth: np.ndarray, k, t, part: str):
         """What the depth image gives, kept while further prompts show the same image and
