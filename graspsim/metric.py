@@ -4,10 +4,17 @@ Definition. A predicted grasp rectangle is *correct* when, for at least one
 ground-truth rectangle of the object,
 
 - the angle error ``|Δangle|``, taken mod π (a grasp is symmetric under a half
-  turn), is at most ``angle_threshold_deg`` (30° by default; compared with a
-  round-off tolerance of 1e-9 rad), **and**
+  turn), is at most ``angle_threshold_deg`` (30° by default), **and**
 - the Jaccard index (IoU) of the two rectangles is strictly greater than
   ``iou_threshold`` (0.25 by default).
+
+The angle test is inclusive: a prediction exactly 30° from a ground truth
+passes it, as in the GG-CNN code (which rejects only ``|Δangle| > π/6``).
+In code it is ``angle_error(pred, gt) <= radians(angle_threshold_deg) +
+ANGLE_TOLERANCE_RAD`` with ``ANGLE_TOLERANCE_RAD = 1e-9`` rad (about
+5.7e-8°), a round-off allowance so that angles meant to differ by exactly
+30° (which float arithmetic may put a few 1e-16 rad over) still pass; an
+error of 30.001° fails. The IoU test is strict (> 0.25).
 
 Top-1 accuracy scores the best-ranked prediction of each sample; top-k counts a
 sample as correct when any of its k best predictions is. This is the metric of
@@ -52,7 +59,7 @@ import numpy as np
 
 from graspsim.rectangles import as_rects, to_corners
 
-ANGLE_TOLERANCE_RAD = 1e-9  # round-off allowance on the angle threshold
+ANGLE_TOLERANCE_RAD = 1e-9  # round-off allowance on the angle threshold: the test is err <= threshold + this
 _EXACT_CHUNK = 4096  # pairs per block in the exact IoU
 _RASTER_BUDGET = 1 << 20  # padded pixels per block in the raster IoU
 _IOU_METHODS = ("exact", "raster")
@@ -348,7 +355,10 @@ def match(prediction, ground_truth, angle_threshold_deg=30.0, iou_threshold=0.25
     prediction: one rectangle (5,) → a :class:`MatchResult`, or (K, 5) → a list
     of K results; ground_truth: (M, 5) rectangles of the object (M may be 0:
     then nothing succeeds). angle_threshold_deg in degrees (mod 180°),
-    iou_threshold strict (IoU must exceed it); iou: "exact" or "raster"."""
+    inclusive: an angle error up to the threshold plus ``ANGLE_TOLERANCE_RAD``
+    (1e-9 rad, a round-off allowance) passes, so exactly 30° does and 30.001°
+    does not; iou_threshold strict (IoU must exceed it); iou: "exact" or
+    "raster"."""
     angle_rad, iou_threshold = _check_thresholds(angle_threshold_deg, iou_threshold)
     method = _check_method(iou)
     single = np.ndim(prediction) == 1 and np.size(prediction) == 5
@@ -461,7 +471,8 @@ def evaluate(predictions, ground_truth, top_k=(1, 5), angle_threshold_deg=30.0, 
     entry without predictions counts as a failure. ground_truth: a list of
     (M_i, 5) arrays, the same length; an entry without ground truth fails.
     top_k: the k of the top-k accuracies (top-1 is always reported);
-    angle_threshold_deg in degrees; iou_threshold strict; iou "exact" or
+    angle_threshold_deg in degrees, inclusive (to ``ANGLE_TOLERANCE_RAD``,
+    1e-9 rad: exactly 30° passes); iou_threshold strict; iou "exact" or
     "raster" (see the module docstring).
 
     Only the max(top_k) best predictions of each entry are scored; all pairs

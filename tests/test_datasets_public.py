@@ -100,6 +100,42 @@ def test_cornell_errors(cornell_root, tmp_path):
         ds[1]
 
 
+FRACTIONAL_TEXT = "10.4 20.6\n30.5 20.2\n29.6 25.5\n10.2 24.7\n20.5 9.5\n21.49 30.51\n15.5 29.6\n14.6 10.4\n"
+FRACTIONAL = np.array([[[10.4, 20.6], [30.5, 20.2], [29.6, 25.5], [10.2, 24.7]],
+                       [[20.5, 9.5], [21.49, 30.51], [15.5, 29.6], [14.6, 10.4]]])
+# int(round(float(x))) of each coordinate, as GG-CNN / GR-ConvNet read them (halves to even)
+ROUNDED = np.array([[[10, 21], [30, 20], [30, 26], [10, 25]],
+                    [[20, 10], [21, 31], [16, 30], [15, 10]]], float)
+
+
+def test_cornell_integer_corners(tmp_path):
+    from graspsim.rectangles import from_corners
+
+    assert np.array_equal([[[int(round(float(c))) for c in xy] for xy in r] for r in FRACTIONAL], ROUNDED)
+    d = tmp_path / "cornell" / "01"
+    write_rgb(d / "pcd0100r.png", rgb_image(100))
+    (d / "pcd0100cpos.txt").write_text(FRACTIONAL_TEXT + NAN_BLOCK)
+    (d / "pcd0100cneg.txt").write_text(FRACTIONAL_TEXT[: FRACTIONAL_TEXT.index("20.5 9.5")])
+    root = tmp_path / "cornell"
+    with pytest.warns(UserWarning):
+        rounded = open_dataset("cornell", root, integer_corners=True)[0].objects[0]
+    with pytest.warns(UserWarning):
+        default = open_dataset("cornell", root)[0].objects[0]
+    assert not np.allclose(from_corners(ROUNDED), from_corners(FRACTIONAL), atol=1e-3)  # the fixture tells them apart
+    np.testing.assert_allclose(rounded.grasps, from_corners(ROUNDED), atol=1e-12)  # NaN block still skipped
+    np.testing.assert_allclose(rounded.negatives, from_corners(ROUNDED[:1]), atol=1e-12)
+    np.testing.assert_allclose(default.grasps, from_corners(FRACTIONAL), atol=1e-12)
+    np.testing.assert_allclose(default.negatives, from_corners(FRACTIONAL[:1]), atol=1e-12)
+    with pytest.warns(UserWarning):
+        assert not CornellDataset(root).integer_corners
+    # malformed lines are still reported with their line numbers
+    (d / "pcd0100cpos.txt").write_text("1.5 2\n3 4\n5 six\n7 8\n")
+    with pytest.warns(UserWarning):
+        ds = CornellDataset(root, integer_corners=True)
+    with pytest.raises(ValueError, match=r"pcd0100cpos\.txt:3"):
+        ds[0]
+
+
 # -- Jacquard ---------------------------------------------------------------------------
 def write_jacquard_files(folder, sid, rgb, grasps_text, depth=None, depth_kind="perfect", mask=None):
     write_rgb(folder / f"{sid}_RGB.png", rgb)
@@ -270,50 +306,111 @@ def test_grasp_anything_errors(ga_root, tmp_path):
 
 
 # -- OCID-Grasp -------------------------------------------------------------------------
+def write_ocid_sequence(d, names, instances, classes, text, depth=True, seed=10):
+    """One OCID-Grasp sequence: the same annotation, instance and class images for each name."""
+    for sub in ("Annotations", "rgb", "depth", "label", "seg_mask_labeled_combi"):
+        (d / sub).mkdir(parents=True, exist_ok=True)
+    for k, name in enumerate(names):
+        (d / "Annotations" / f"{name}.txt").write_text(text)
+        write_rgb(d / "rgb" / f"{name}.png", rgb_image(seed + k, *instances.shape[::-1]))
+        assert cv2.imwrite(str(d / "label" / f"{name}.png"), instances.astype(np.uint16))  # 16-bit, as OCID's
+        assert cv2.imwrite(str(d / "seg_mask_labeled_combi" / f"{name}.png"), classes.astype(np.uint8))
+        if depth:
+            assert cv2.imwrite(str(d / "depth" / f"{name}.png"), np.full(instances.shape, 750, np.uint16))
+
+
 @pytest.fixture
 def ocid_root(tmp_path):
     root = tmp_path / "ocid"
-    labels = np.zeros((H, W), np.uint8)
-    labels[5:40, 5:30] = 1
-    labels[5:40, 35:60] = 2
-    rects = {1: [[15, 20, 0.2, 10, 4], [20, 30, -0.5, 8, 3]], 2: [[45, 20, 1.0, 12, 5]]}
-    background = [[32, 44, 0.0, 6, 2]]
-    text = format_cornell(rects[1] + rects[2][:1] + background)
-    for seq, names in (("ARID20/table/top/seq01", ("result_a", "result_b")), ("YCB10/floor/seq02", ("result_c",))):
-        d = root / seq
-        for sub in ("Annotations", "rgb", "depth", "seg_mask_labeled_combi"):
-            (d / sub).mkdir(parents=True, exist_ok=True)
-        for k, name in enumerate(names):
-            (d / "Annotations" / f"{name}.txt").write_text(text)
-            write_rgb(d / "rgb" / f"{name}.png", rgb_image(10 + k))
-            cv2.imwrite(str(d / "seg_mask_labeled_combi" / f"{name}.png"), labels)
-            if seq.endswith("seq01"):
-                cv2.imwrite(str(d / "depth" / f"{name}.png"), np.full((H, W), 750, np.uint16))
-    return root, labels, rects
+    instances = np.zeros((H, W), np.uint16)
+    instances[40:, :] = 1  # the supporting surface: never an object
+    instances[5:40, 5:30] = 2
+    instances[5:40, 35:60] = 3
+    classes = np.zeros((H, W), np.uint8)
+    classes[instances == 2] = 7
+    classes[instances == 3] = 9
+    rects = {2: [[15, 20, 0.2, 10, 4], [20, 30, -0.5, 8, 3]], 3: [[45, 20, 1.0, 12, 5]]}
+    background = [[32, 44, 0.0, 6, 2]]  # centre on instance 1
+    text = format_cornell(rects[2] + rects[3][:1] + background)
+    write_ocid_sequence(root / "ARID20/table/top/seq01", ("result_a", "result_b"), instances, classes, text)
+    write_ocid_sequence(root / "YCB10/floor/seq02", ("result_c",), instances, classes, text, depth=False)
+    return root, instances, rects
 
 
 def test_ocid(ocid_root):
-    root, labels, rects = ocid_root
+    root, instances, rects = ocid_root
     ds = open_dataset("ocid", root)
     seq1 = "ARID20/table/top/seq01"
     assert ds.ids == [f"{seq1}/result_a", f"{seq1}/result_b", "YCB10/floor/seq02/result_c"]
     items = ds.items()
     assert [tuple(it) for it in items] == [
-        (0, "1", "ARID20/table/top/seq01:1"), (0, "2", "ARID20/table/top/seq01:2"),
-        (1, "1", "ARID20/table/top/seq01:1"), (1, "2", "ARID20/table/top/seq01:2"),
-        (2, "1", "YCB10/floor/seq02:1"), (2, "2", "YCB10/floor/seq02:2"),
+        (0, "2", "ARID20/table/top/seq01:2"), (0, "3", "ARID20/table/top/seq01:3"),
+        (1, "2", "ARID20/table/top/seq01:2"), (1, "3", "ARID20/table/top/seq01:3"),
+        (2, "2", "YCB10/floor/seq02:2"), (2, "3", "YCB10/floor/seq02:3"),
     ]
     s = ds[0]
     assert s.meta["unassigned_grasps"] == 1 and s.meta["depth_units"] == "m"
+    assert s.meta["classes"] == {2: 7, 3: 9} and s.meta["label"].endswith("label/result_a.png")
     assert s.depth.dtype == np.float32 and np.allclose(s.depth, 0.75)
+    assert [(o.key, o.name, o.category) for o in s.objects] == [("2", "7", "7"), ("3", "9", "9")]
     for obj in s.objects:
         np.testing.assert_allclose(obj.grasps, rects[int(obj.key)], atol=1e-3)  # format_cornell writes 6 digits
-        assert np.array_equal(obj.mask, labels == int(obj.key)) and obj.negatives is None
+        assert np.array_equal(obj.mask, instances == int(obj.key)) and obj.negatives is None
     assert ds[2].depth is None
     assert_splits(items)
     for seed in range(3):  # object-wise: both images of seq01 fall on the same side
         train, val = split(items, 0.5, by="object", seed=seed)
-        assert {it.sample for it in val if it.identity.endswith("seq01:1")} in (set(), {0, 1})
+        assert {it.sample for it in val if it.identity.endswith("seq01:2")} in (set(), {0, 1})
+
+
+def test_ocid_two_objects_of_one_class_are_two_objects(tmp_path):
+    """Objects come from the instance image: two mugs of one class stay apart, each with its own grasps."""
+    root = tmp_path / "ocid"
+    h, w = 60, 80
+    instances = np.zeros((h, w), np.uint16)
+    instances[50:, :] = 1  # floor
+    instances[30:50, :] = 2  # the table: an instance, but background (class 0) to OCID-Grasp
+    instances[5:25, 5:25] = 300  # mug one (16-bit ids above 255)
+    instances[5:25, 40:60] = 301  # mug two, same class
+    instances[5:25, 65:78] = 4  # a box whose class mask misses a third of it
+    classes = np.zeros((h, w), np.uint8)
+    classes[instances == 300] = 5
+    classes[instances == 301] = 5
+    classes[5:25, 65:74] = 12  # 9 of its 13 columns: class 12 wins the vote over 0
+    mug_one = [[15, 15, 0.3, 10, 4], [10, 20, -0.2, 8, 3]]
+    mug_two = [[50, 12, 1.1, 12, 5]]
+    box = [[76, 15, 0.0, 6, 2]]  # centre where the class image says background, but on instance 4
+    table, floor = [[40, 40, 0.0, 10, 3]], [[40, 55, 0.0, 10, 3]]
+    write_ocid_sequence(root / "ARID10/table/top/mugs/seq05", ("result_0",), instances, classes,
+                        format_cornell(mug_two + mug_one + table + box + floor))
+    ds = OcidGraspDataset(root)
+    assert [tuple(it) for it in ds.items()] == [
+        (0, "4", "ARID10/table/top/mugs/seq05:4"),
+        (0, "300", "ARID10/table/top/mugs/seq05:300"),
+        (0, "301", "ARID10/table/top/mugs/seq05:301"),
+    ]
+    s = ds[0]
+    box_obj, one, two = s.objects
+    assert (one.name, one.category, two.name, two.category) == ("5", "5", "5", "5")
+    assert (box_obj.name, box_obj.category) == ("12", "12")
+    assert np.array_equal(one.mask, instances == 300) and np.array_equal(two.mask, instances == 301)
+    assert np.array_equal(box_obj.mask, instances == 4)
+    assert not (one.mask & two.mask).any()
+    np.testing.assert_allclose(one.grasps, mug_one, atol=1e-3)
+    np.testing.assert_allclose(two.grasps, mug_two, atol=1e-3)
+    np.testing.assert_allclose(box_obj.grasps, box, atol=1e-3)
+    assert s.meta["unassigned_grasps"] == 2  # on the table and on the floor
+    assert s.meta["classes"] == {4: 12, 300: 5, 301: 5}
+
+
+def test_ocid_without_label_folder_is_refused(ocid_root):
+    root, _, _ = ocid_root
+    seq = root / "YCB10" / "floor" / "seq02"
+    for f in (seq / "label").iterdir():
+        f.unlink()
+    (seq / "label").rmdir()
+    with pytest.raises(ValueError, match=r"seq02[/\\]label"):
+        OcidGraspDataset(root)
 
 
 def test_ocid_errors(ocid_root, tmp_path):
@@ -325,9 +422,13 @@ def test_ocid_errors(ocid_root, tmp_path):
         OcidGraspDataset(tmp_path / "empty")
     seq = root / "YCB10" / "floor" / "seq02"
     (seq / "Annotations" / "result_c.txt").write_text("1 2\n3 4\nx 5\n")
-    (root / "ARID20" / "table" / "top" / "seq01" / "rgb" / "result_b.png").unlink()
+    seq1 = root / "ARID20" / "table" / "top" / "seq01"
+    (seq1 / "rgb" / "result_b.png").unlink()
+    (seq1 / "label" / "result_a.png").unlink()
     ds = OcidGraspDataset(root)
     with pytest.raises(ValueError, match=r"result_c\.txt:3"):
         ds[2]
     with pytest.raises(ValueError, match="result_b.png"):
         ds[1]
+    with pytest.raises(ValueError, match=r"label[/\\]result_a\.png"):
+        ds[0]

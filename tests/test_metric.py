@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from graspsim.metric import (
+    ANGLE_TOLERANCE_RAD,
     MatchResult,
     angle_error,
     evaluate,
@@ -247,6 +248,34 @@ def test_match_angle_threshold_is_inclusive():
         gt = np.array([[100.0, 100.0, g, 40.0, 20.0]])
         assert match([100.0, 100.0, g + math.radians(30.0), 40.0, 20.0], gt).success
         assert not match([100.0, 100.0, g + math.radians(30.01), 40.0, 20.0], gt).success
+
+
+@pytest.mark.parametrize("method", ["exact", "raster"])
+def test_exactly_30_degrees_succeeds_and_30_001_fails(method):
+    """The angle test is inclusive at 30° (to ANGLE_TOLERANCE_RAD), in match and in evaluate."""
+    assert ANGLE_TOLERANCE_RAD == 1e-9
+    for g in (0.0, 0.2, -0.7, 1.3, math.pi / 2):
+        gt = np.array([[100.0, 100.0, g, 40.0, 20.0]])
+        for sign in (1.0, -1.0):
+            at = np.array([100.0, 100.0, g + sign * math.radians(30.0), 40.0, 20.0])
+            beyond = np.array([100.0, 100.0, g + sign * math.radians(30.0 + 1e-3), 40.0, 20.0])
+            r_at, r_beyond = match(at, gt, iou=method), match(beyond, gt, iou=method)
+            assert r_at.best_iou_any > 0.4 and r_beyond.best_iou_any > 0.4  # the IoU clearly passes
+            assert r_at.success and r_at.iou > 0.4
+            assert r_at.angle_error_deg == pytest.approx(30.0, abs=1e-9)
+            assert not r_beyond.success and r_beyond.iou == 0.0
+            assert r_beyond.angle_error_deg == pytest.approx(30.001, abs=1e-9)
+            report = evaluate([at[None], beyond[None]], [gt, gt], top_k=1, iou=method)
+            assert report.top1_success.tolist() == [True, False]
+
+
+def test_angle_tolerance_is_round_off_only():
+    """Within the tolerance past 30° passes; ten times it does not."""
+    limit = math.radians(30.0)
+    assert match([100.0, 100.0, limit + 0.5 * ANGLE_TOLERANCE_RAD, 40.0, 20.0], GT).success
+    assert not match([100.0, 100.0, limit + 10 * ANGLE_TOLERANCE_RAD, 40.0, 20.0], GT).success
+    assert match([100.0, 100.0, math.radians(20.0), 40.0, 20.0], GT, angle_threshold_deg=20.0).success
+    assert not match([100.0, 100.0, math.radians(20.001), 40.0, 20.0], GT, angle_threshold_deg=20.0).success
 
 
 def test_match_iou_threshold_is_strict():

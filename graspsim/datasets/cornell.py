@@ -16,12 +16,33 @@ used. Without ``z.txt`` (or for images it does not list) the identity is
 the image id, so an object-wise split degrades to an image-wise one; a
 warning says so.
 
+Corner rounding (``integer_corners``). The GG-CNN and GR-ConvNet code
+reads each corner line with ``int(round(float(x)))``, i.e. rounds every
+corner coordinate to the nearest integer (halves to even, Python's
+``round``) before making rectangles of them, and draws them with
+``skimage.draw.polygon`` for the IoU. ``CornellDataset(root,
+integer_corners=True)`` (or ``open_dataset("cornell", root,
+integer_corners=True)``) rounds the corners the same way, in both the
+positive and the negative files, before converting them to ``(u, v,
+angle, opening, jaw)`` rectangles; the default (False) keeps the corners as
+written. The setting that matches the evaluation behind their published
+Cornell numbers is ``integer_corners=True`` with the pixel-counting IoU of
+:mod:`graspsim.metric` (``match(..., iou="raster")`` /
+``evaluate(..., iou="raster")``) and the default thresholds (angle within
+30°, inclusive; IoU > 0.25). One difference remains: their IoU draws the
+rounded quadrilateral itself, here it becomes the rectangle with the same
+centre (mean of the corners), angle and opening (edge 0 → 1) and jaw (edge
+1 → 2), which can cover a few different pixels along its edges. Their
+cropping and resizing of images (and of the rectangles with them) belong to
+the evaluation pipeline, not to this loader.
+
 The small image readers here (:func:`read_rgb`, :func:`read_depth_tiff`)
 are shared by the other public-format loaders.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
@@ -40,6 +61,10 @@ class CornellDataset(GraspDataset):
     was stored in (``meta["depth_units"] == "as stored"``) or None; one
     object ``"0"`` with positives, negatives (None without ``cneg.txt``), no
     mask, and name/category the object name from ``z.txt`` ("" without it).
+
+    integer_corners: round every corner coordinate to the nearest integer
+    (as GG-CNN / GR-ConvNet do; see the module docstring) before making
+    rectangles of them. Default False: corners as written.
     """
 
     format = "cornell"
@@ -53,8 +78,9 @@ class CornellDataset(GraspDataset):
     pcd0100cneg.txt      negative rectangles (optional)
 """
 
-    def __init__(self, root):
+    def __init__(self, root, integer_corners: bool = False):
         super().__init__(root)
+        self.integer_corners = bool(integer_corners)
         pos = sorted(self.root.rglob("*cpos.txt"), key=lambda p: (p.name, str(p)))
         if not pos:
             raise ValueError(self.layout_error(f"no pcdNNNNcpos.txt files under {str(self.root)!r}"))
@@ -103,9 +129,8 @@ class CornellDataset(GraspDataset):
                  (("rgb", "r.png"), ("depth", "d.tiff"), ("cpos", "cpos.txt"), ("cneg", "cneg.txt"))}
         rgb = read_rgb(paths["rgb"], sid)
         depth = read_depth_tiff(paths["depth"]) if paths["depth"].is_file() else None
-        grasps = parse_cornell(paths["cpos"].read_text(), source=str(paths["cpos"]))
-        negatives = (parse_cornell(paths["cneg"].read_text(), source=str(paths["cneg"]))
-                     if paths["cneg"].is_file() else None)
+        grasps = self._rectangles(paths["cpos"])
+        negatives = self._rectangles(paths["cneg"]) if paths["cneg"].is_file() else None
         num = _image_number(sid)
         name = self._z.get(num, ("", ""))[1] if num is not None else ""
         key, identity = self._objects[i][0]
@@ -113,6 +138,38 @@ class CornellDataset(GraspDataset):
         meta = {k: str(p) if p.is_file() else None for k, p in paths.items()}
         meta["depth_units"] = "as stored"
         return GraspSample(sid, rgb, depth, [obj], meta)
+
+
+    def _rectangles(self, path: Path) -> np.ndarray:
+        """The rectangles of a cpos/cneg file, corners rounded first with ``integer_corners``."""
+        text = path.read_text()
+        if self.integer_corners:
+            text = round_corner_text(text)
+        return parse_cornell(text, source=str(path))
+
+
+def round_corner_text(text: str) -> str:
+    """Cornell text with every finite corner coordinate rounded to an integer.
+
+    Rounds as GG-CNN's ``int(round(float(x)))`` does (Python's ``round``:
+    to the nearest integer, halves to even). Lines keep their places, and
+    lines that are not two finite numbers are left as they are, so that
+    :func:`graspsim.rectangles.parse_cornell` still skips NaN blocks (as
+    GG-CNN does) and reports malformed lines by their line numbers."""
+    out = []
+    for line in text.splitlines():
+        parts = line.split()
+        try:
+            if len(parts) != 2:
+                raise ValueError
+            xy = [float(p) for p in parts]
+            if not all(map(math.isfinite, xy)):
+                raise ValueError
+        except ValueError:
+            out.append(line)
+            continue
+        out.append(" ".join(str(int(round(c))) for c in xy))
+    return "\n".join(out) + "\n"
 
 
 def _image_number(sample_id: str) -> int | None:
