@@ -12,14 +12,16 @@ import numpy as np
 from gymnasium import spaces
 
 from graspsim.camera import Camera, DepthNoise
-from graspsim.executor import Executor, Outcome
+from graspsim.sim.executor import Executor, Outcome
 from graspsim.figures import episode_figure
 from graspsim.grasp import ImageGrasp, image_to_world
-from graspsim.gripper import FINGER_WIDTH
-from graspsim.labels import TRIALS_PER_OBJECT, ObjectLabels, label_objects
+from graspsim.grippers import GripperSpec, get_gripper
+from graspsim.labels import ObjectLabels
 from graspsim.prompts import Prompt, check_kind, make_prompt, prompt_space
-from graspsim.scene import LAYOUTS, SceneSpec, build_scene, check_count_range, generate_scene
-from graspsim.world import World
+from graspsim.scene import LAYOUTS, SceneSpec, check_count_range
+from graspsim.sim.scene_builder import build_scene, generate_scene
+from graspsim.sim.trials import TRIALS_PER_OBJECT, label_objects
+from graspsim.sim.world import World
 
 RESET_OPTIONS = ("objects", "layout", "prompt", "object_count", "split", "scene", "target")
 
@@ -80,6 +82,7 @@ class SceneEnv(gym.Env):
         min_visible_px: int = 40,
         label_targets: bool = False,
         label_trials: int = TRIALS_PER_OBJECT,
+        gripper: "str | GripperSpec" = "franka",
         render_mode: str | None = None,
     ):
         self.config = EnvConfig(objects, layout, prompt, object_count, split).validated()
@@ -103,7 +106,8 @@ class SceneEnv(gym.Env):
         self.label_targets = label_targets
         self.label_trials = int(label_trials)
         self.render_mode = render_mode
-        self.world = World(self.camera)
+        self.gripper = get_gripper(gripper)
+        self.world = World(self.camera, gripper=self.gripper)
         self.executor = Executor(self.world, shake=shake)
 
         h, w = height, width
@@ -113,6 +117,7 @@ class SceneEnv(gym.Env):
             "intrinsics": spaces.Box(-1e5, 1e5, (3, 3), np.float32),
             "extrinsics": spaces.Box(-1e3, 1e3, (4, 4), np.float32),
             "prompt": prompt_space(h, w),
+            "gripper": spaces.Box(0.0, 10.0, (len(GripperSpec.GEOMETRY_FIELDS),), np.float32),
         }
         if include_segmentation:
             obs["segmentation"] = spaces.Box(0, 255, (h, w), np.int32)
@@ -232,6 +237,7 @@ class SceneEnv(gym.Env):
             "intrinsics": self.camera.intrinsics.astype(np.float32),
             "extrinsics": self.camera.extrinsics.astype(np.float32),
             "prompt": self.prompt.to_observation((self.camera.height, self.camera.width)),
+            "gripper": self.gripper.geometry_vector(),
         }
         if self.include_segmentation:
             obs["segmentation"] = f["segmentation"].astype(np.int32)
@@ -272,8 +278,8 @@ class SceneEnv(gym.Env):
             if self.target_labels is not None:
                 info.update(rect_success=False, rect_iou=0.0, rect_angle_error_deg=float("nan"))
             return None, self.last_outcome, info
-        world_grasp = image_to_world(grasp, self.frame["depth"], self.camera)
-        grasp = replace(grasp, jaw_px=FINGER_WIDTH / float(self.camera.metres_per_pixel(self.camera.height_m - world_grasp.z)))
+        world_grasp = image_to_world(grasp, self.frame["depth"], self.camera, self.gripper)
+        grasp = replace(grasp, jaw_px=self.gripper.finger_width_m / float(self.camera.metres_per_pixel(self.camera.height_m - world_grasp.z)))
         outcome = self.executor.execute(world_grasp, self.target)
         self.timings["execute_ms"] = outcome.timings["total"]
         self.last_grasp, self.last_outcome = grasp, outcome

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from graspsim.camera import Camera
-from graspsim.gripper import FINGER_WIDTH, MAX_OPENING
+from graspsim.grippers import GripperSpec, get_gripper
 
 GRASP_DEPTH = 0.025  # m below the highest surface at the grasp centre
 MIN_TCP_Z = 0.004  # m above the table
@@ -118,17 +118,20 @@ def tcp_height(surface_z: float) -> float:
     return max(float(surface_z) - GRASP_DEPTH, MIN_TCP_Z)
 
 
-def image_to_world(grasp: ImageGrasp, depth: np.ndarray, camera: Camera) -> TopDownGrasp:
-    """Lift an image grasp to a world top-down grasp using the depth image."""
+def image_to_world(grasp: ImageGrasp, depth: np.ndarray, camera: Camera, gripper: GripperSpec | None = None
+                   ) -> TopDownGrasp:
+    """Lift an image grasp to a world top-down grasp using the depth image; the
+    opening is clipped to the ``gripper``'s stroke (default gripper when None)."""
     d = surface_depth(depth, grasp.u, grasp.v)
     x, y, z_surface = camera.pixel_to_world(grasp.u, grasp.v, d)
     z = tcp_height(z_surface)
     opening = grasp.opening_px * float(camera.metres_per_pixel(camera.height_m - z))
-    return TopDownGrasp(float(x), float(y), z, wrap_angle(grasp.angle), min(opening, MAX_OPENING))
+    return TopDownGrasp(float(x), float(y), z, wrap_angle(grasp.angle), min(opening, get_gripper(gripper).max_opening_m))
 
 
-def world_to_image(grasp: TopDownGrasp, camera: Camera, score: float = 1.0) -> ImageGrasp:
-    """Project a world grasp into the image.
+def world_to_image(grasp: TopDownGrasp, camera: Camera, score: float = 1.0, gripper: GripperSpec | None = None
+                   ) -> ImageGrasp:
+    """Project a world grasp into the image (jaw: the ``gripper``'s finger width).
 
     The centre is the projection of the point ``GRASP_DEPTH`` above the TCP
     (the surface point that :func:`image_to_world` reads), so the two are
@@ -137,4 +140,5 @@ def world_to_image(grasp: TopDownGrasp, camera: Camera, score: float = 1.0) -> I
     """
     u, v, _ = camera.world_to_pixel([grasp.x, grasp.y, grasp.z + GRASP_DEPTH])
     px_per_m = 1.0 / float(camera.metres_per_pixel(camera.height_m - grasp.z))
-    return ImageGrasp(float(u), float(v), wrap_angle(grasp.yaw), grasp.opening_m * px_per_m, FINGER_WIDTH * px_per_m, score)
+    return ImageGrasp(float(u), float(v), wrap_angle(grasp.yaw), grasp.opening_m * px_per_m,
+                      get_gripper(gripper).finger_width_m * px_per_m, score)

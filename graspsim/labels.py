@@ -1,32 +1,21 @@
-"""Ground-truth grasps from simulated trials (Jacquard's SGT idea, in our simulator).
-
-For each visible object of a scene, antipodal candidates are generated from
-the rendered mask and depth (:mod:`graspsim.candidates`) and filtered by
-cheap geometric checks; up to ``trials_per_object`` spread-out survivors are
-tried in physics, each on an exact rebuild of the scene from its spec, by
-the same :class:`~graspsim.executor.Executor` the environments use. Grasps
-that lift the object are its positive labels, the others its negatives.
+"""Ground-truth grasps from simulated trials, as data (the trials themselves:
+:mod:`graspsim.sim.trials`).
 
 Labels are *world* top-down grasps (x, y, z, yaw, opening_m), so they do not
 depend on the camera: :meth:`ObjectLabels.rects` projects them into any
-camera's image as rectangles (jaw = finger width). Values are rounded to the
-micrometre / microradian *before* the trial, so a stored label is exactly
-the grasp that was tried.
+camera's image as rectangles (jaw = the finger width of the gripper the
+trials used, ``gripper``).
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from graspsim.camera import Camera
-from graspsim.grasp import TopDownGrasp, image_to_world, world_to_image
-
-TRIALS_PER_OBJECT = 12
-MIN_VISIBLE_PX = 40
-ROUND_DECIMALS = 6
+from graspsim.grasp import TopDownGrasp, world_to_image
+from graspsim.grippers import DEFAULT_GRIPPER, get_gripper
 
 
 @dataclass(frozen=True)
@@ -37,6 +26,7 @@ class ObjectLabels:
     negative_modes: the executor's failure mode of each negative.
     candidates: how many candidates were generated; filtered: how many passed
     the cheap filters (the trials are a spread-out subset of those).
+    gripper: name of the gripper the trials used (:mod:`graspsim.grippers`).
     """
 
     positive: np.ndarray
@@ -44,12 +34,15 @@ class ObjectLabels:
     negative_modes: tuple[str, ...] = ()
     candidates: int = 0
     filtered: int = 0
+    gripper: str = DEFAULT_GRIPPER
 
     def rects(self, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
         """Positive and negative rectangles (N, 5) in ``camera``'s image."""
 
+        gripper = get_gripper(self.gripper)
+
         def project(rows: np.ndarray) -> np.ndarray:
-            return np.array([world_to_image(TopDownGrasp(*r), camera).as_rect() for r in rows]).reshape(-1, 5)
+            return np.array([world_to_image(TopDownGrasp(*r), camera, gripper=gripper).as_rect() for r in rows]).reshape(-1, 5)
 
         return project(self.positive), project(self.negative)
 
@@ -60,6 +53,7 @@ class ObjectLabels:
             "negative_modes": list(self.negative_modes),
             "candidates": self.candidates,
             "filtered": self.filtered,
+            **({} if self.gripper == DEFAULT_GRIPPER else {"gripper": self.gripper}),
         }
 
     @classmethod
@@ -74,95 +68,5 @@ class ObjectLabels:
             raise ValueError("malformed grasp labels: non-finite values")
         if modes and len(modes) != len(neg):
             raise ValueError(f"malformed grasp labels: {len(modes)} failure modes for {len(neg)} negatives")
-        return cls(pos, neg, modes, int(d.get("candidates", 0)), int(d.get("filtered", 0)))
-
-
-@dataclass
-class LabelStats:
-    """What labelling cost: trials run and their wall-clock seconds."""
-
-    trials: int = 0
-    trial_seconds: float = 0.0
-    candidate_seconds: float = 0.0
-    per_object: dict[int, int] = field(default_factory=dict)
-
-    def add(self, other: "LabelStats") -> None:
-        self.trials += other.trials
-        self.trial_seconds += other.trial_seconds
-        self.candidate_seconds += other.candidate_seconds
-
-
-def _rounded(grasp: TopDownGrasp) -> TopDownGrasp:
-    return TopDownGrasp(*(round(float(x), ROUND_DECIMALS) for x in grasp.as_array()))
-
-
-def label_objects(world, spec, frame: dict, targets, trials_per_object: int = TRIALS_PER_OBJECT, object_set=None):
-    """Label the object indices ``targets`` of the scene ``spec`` by trials in ``world``.
-
-    ``frame`` is the scene's rendering (rgb, depth, segmentation) before any
-    trial. The world is rebuilt from ``spec`` before every trial and once at
-    the end, so it is left exactly as the spec describes. Returns
-    ({index: ObjectLabels}, LabelStats).
-    """
-    from graspsim.candidates import object_candidates, spread_subset
-    from graspsim.clearance import height_map, heights_above_table
-    from graspsim.executor import Executor
-    from graspsim.objects import get_object_set
-    from graspsim.scene import build_scene
-
-    if not (isinstance(trials_per_object, (int, np.integer)) and trials_per_object >= 1):
-        raise ValueError(f"trials_per_object must be a positive integer, got {trials_per_object!r}")
-    object_set = object_set or get_object_set(spec.object_set)
-    camera = world.camera
-    depth, seg = frame["depth"], frame["segmentation"]
-    heights = heights_above_table(depth, camera.intrinsics, camera.extrinsics)
-    hmap = height_map(depth, camera.intrinsics, camera.extrinsics)
-    executor = Executor(world)
-    stats = LabelStats()
-    labels: dict[int, ObjectLabels] = {}
-    for index in targets:
-        t0 = time.perf_counter()
-        cands = object_candidates(seg == index + 1, heights, depth, camera, hmap=hmap)
-        passing = [c.grasp for c in cands if c.passes]
-        chosen = [passing[j] for j in spread_subset(passing, trials_per_object)]
-        stats.candidate_seconds += time.perf_counter() - t0
-        positive, negative, modes = [], [], []
-        t1 = time.perf_counter()
-        for grasp in chosen:
-            world_grasp = _rounded(image_to_world(grasp, depth, camera))
-            build_scene(world, spec, object_set)
-            outcome = executor.execute(world_grasp, index)
-            if outcome.success:
-                positive.append(world_grasp.as_array())
-            else:
-                negative.append(world_grasp.as_array())
-                modes.append(outcome.failure_mode)
-        stats.trial_seconds += time.perf_counter() - t1
-        stats.trials += len(chosen)
-        stats.per_object[index] = len(chosen)
-        labels[index] = ObjectLabels(
-            np.array(positive).reshape(-1, 5), np.array(negative).reshape(-1, 5), tuple(modes), len(cands), len(passing)
-        )
-    build_scene(world, spec, object_set)
-    return labels, stats
-
-
-def visible_objects(segmentation: np.ndarray, indices, min_visible_px: int = MIN_VISIBLE_PX) -> list[int]:
-    """Object indices with at least ``min_visible_px`` pixels in the segmentation (index + 1)."""
-    counts = np.bincount(segmentation.ravel().astype(np.int64), minlength=max(indices, default=-1) + 2)
-    return [i for i in sorted(indices) if counts[i + 1] >= min_visible_px]
-
-
-def label_scene(world, spec, trials_per_object: int = TRIALS_PER_OBJECT, min_visible_px: int = MIN_VISIBLE_PX, object_set=None):
-    """Build ``spec`` in ``world``, render it without noise and label every visible object.
-
-    Returns (frame, {index: ObjectLabels}, LabelStats); the world is left as the spec."""
-    from graspsim.objects import get_object_set
-    from graspsim.scene import build_scene
-
-    object_set = object_set or get_object_set(spec.object_set)
-    build_scene(world, spec, object_set)
-    frame = world.render(None)
-    targets = visible_objects(frame["segmentation"], world.objects, min_visible_px)
-    labels, stats = label_objects(world, spec, frame, targets, trials_per_object, object_set)
-    return frame, labels, stats
+        gripper = str(d.get("gripper", DEFAULT_GRIPPER))
+        return cls(pos, neg, modes, int(d.get("candidates", 0)), int(d.get("filtered", 0)), gripper)

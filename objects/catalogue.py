@@ -20,7 +20,7 @@ SPLITS = ("train", "test")
 SPLIT_CHOICES = ("all", "train", "test")
 
 #: Surface properties shared by every object, chosen so that a force-limited
-#: parallel-jaw gripper holds a light object (see graspsim.gripper).
+#: parallel-jaw gripper holds a light object (see graspsim.sim.gripper).
 LATERAL_FRICTION = 1.0
 SPINNING_FRICTION = 0.002
 ROLLING_FRICTION = 0.0005

@@ -6,12 +6,12 @@ import textwrap
 
 import pytest
 
-from graspsim.benchmark import BenchmarkConfig, run_benchmark
-from graspsim.benchmark.compare import compare_summaries
-from graspsim.benchmark.stats import drop_test, wilson_interval
-from graspsim.benchmark.store import read_records
-from graspsim.benchmark.summary import summarise
-from graspsim.cli import main
+from graspsim.app.benchmark import BenchmarkConfig, run_benchmark
+from graspsim.app.benchmark.compare import compare_summaries
+from graspsim.app.benchmark.stats import drop_test, wilson_interval
+from graspsim.app.benchmark.store import read_records
+from graspsim.app.benchmark.summary import summarise
+from graspsim.app.cli import main
 
 SMALL = dict(policies=["analytic", "random"], prompts=["point", "box"], episodes=2, object_count=(2, 3), seed=3,
              figures=False)
@@ -171,7 +171,7 @@ def test_compare_small_samples_and_bad_input(tmp_path, capsys):
 
 
 def test_assert_success_rate():
-    from graspsim.testing import assert_success_rate
+    from graspsim.app.testing import assert_success_rate
 
     group = assert_success_rate("analytic", min_rate=0.0, episodes=1, object_count=(1, 1), layout="single")
     assert group["episodes"] == 1
@@ -205,7 +205,7 @@ def test_benchmark_cli_rejects_bad_values(tmp_path, capsys):
 
 
 def test_bench_scaling_reports_efficiency():
-    from graspsim.bench import bench_scaling
+    from graspsim.app.bench import bench_scaling
 
     r = bench_scaling("random", [1], episodes=2, repeats=1, layout="single")
     assert r["efficiency"][1] == pytest.approx(1.0) and r["episodes_per_second"][1] > 0

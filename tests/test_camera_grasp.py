@@ -6,7 +6,7 @@ import pytest
 from graspsim.camera import Camera, DepthNoise
 from graspsim.grasp import ImageGrasp, TopDownGrasp, image_to_world, world_to_image, wrap_angle
 from graspsim.objects import get_object_set
-from graspsim.world import World
+from graspsim.sim.world import World
 
 
 def test_pixel_world_round_trip():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from graspsim import policies
-from graspsim.cli import main
+from graspsim.app.cli import main
 
 
 def test_run_writes_records_summary_and_figures(tmp_path, capsys):

@@ -5,7 +5,7 @@ import math
 import pybullet as p
 import pytest
 
-from graspsim.executor import Executor
+from graspsim.sim.executor import Executor
 from graspsim.grasp import TopDownGrasp
 from graspsim.objects import get_object_set
 
@@ -15,7 +15,7 @@ BOX, CYL = "red box", "yellow cylinder"
 
 @pytest.fixture
 def world():
-    from graspsim.world import World
+    from graspsim.sim.world import World
 
     with World() as w:
         prims = get_object_set("primitives")

@@ -9,7 +9,7 @@ import torch
 
 import graspsim  # noqa: F401
 from graspsim import policies
-from graspsim.labelling import LabelConfig, label_dataset
+from graspsim.app.labelling import LabelConfig, label_dataset
 from graspsim.policies.graspsam.examples import Example, augment, flip, map_targets, rotate_quarter
 from graspsim.policies.graspsam.train import TrainConfig, train_graspsam
 
@@ -90,7 +90,7 @@ def test_training_writes_checkpoints_and_resumes(data, trained, tmp_path, monkey
 
 
 def test_eval_cli_prints_per_prompt_accuracy(data, trained, capsys):
-    from graspsim.cli import main
+    from graspsim.app.cli import main
 
     config, _ = trained
     assert main(["eval", "graspsam", "--checkpoint", f"{config.out}/best.pt", "--data", str(data), "--quiet"]) == 0
@@ -116,7 +116,7 @@ def test_policy_in_env_reuses_the_embedding_and_handles_no_grasp(trained, monkey
     np.testing.assert_array_equal(a1, a2)
     assert policy.last_maps["mask"].shape == obs["depth"].shape and policy.last_maps["quality"].ndim == 2
     if a1[3] > 0:  # a grasp: clear of the scene unless the policy says none could be
-        from graspsim.clearance import grasp_clear, height_map
+        from graspsim.geometry.clearance import grasp_clear, height_map
 
         choice = policy.last_maps["choice"]
         depth, k, t = obs["depth"], obs["intrinsics"], obs["extrinsics"]
@@ -154,7 +154,7 @@ def test_policy_in_env_reuses_the_embedding_and_handles_no_grasp(trained, monkey
 def test_run_saves_the_model_figure(trained, tmp_path):
     import cv2
 
-    from graspsim.cli import main
+    from graspsim.app.cli import main
 
     config, _ = trained
     out = tmp_path / "r"
@@ -165,7 +165,7 @@ def test_run_saves_the_model_figure(trained, tmp_path):
 
 
 def test_text_prompts_are_grounded_by_the_catalogue(trained, tmp_path):
-    from graspsim.cli import main
+    from graspsim.app.cli import main
 
     config, _ = trained
     out = tmp_path / "t"

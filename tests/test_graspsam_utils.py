@@ -17,7 +17,7 @@ from graspsim.grounding import (
     catalogue_context,
     ground_prompt,
 )
-from graspsim.policies.graspsam.prompting import prompt_arrays, sample_training_prompt
+from graspsim.policies.prompting import prompt_arrays, sample_training_prompt
 from graspsim.policies.graspsam.targets import grasp_targets, resize_rects
 from graspsim.prompts import Prompt
 
@@ -329,7 +329,7 @@ def _top_down_observation(heights):
 
 
 def test_fit_to_mask_recentres_and_opens_to_the_object():
-    from graspsim.clearance import MARGIN_M, fit_to_mask
+    from graspsim.geometry.clearance import MARGIN_M, fit_to_mask
 
     mask = np.zeros((320, 320), bool)
     mask[150:170, 100:160] = True  # a 60 px long bar along u
@@ -345,7 +345,7 @@ def test_fit_to_mask_recentres_and_opens_to_the_object():
 
 
 def test_grasp_clear_sees_a_neighbour_under_a_finger():
-    from graspsim.clearance import grasp_clear, height_map
+    from graspsim.geometry.clearance import grasp_clear, height_map
 
     heights = np.zeros((320, 320))
     heights[150:170, 150:170] = 0.03  # the object
@@ -363,7 +363,7 @@ def test_grasp_clear_tests_a_tall_neighbour_where_it_stands():
     inner edge (image u = 244, 5 cm high) stands at world x = 0.1057 m, under the right
     finger of a 4 cm grasp at x = 0.0655 m (finger from 0.0905 to 0.1085 m), though at the
     grasp's scale the finger covers only image u 228 to 242."""
-    from graspsim.clearance import grasp_clear, height_map
+    from graspsim.geometry.clearance import grasp_clear, height_map
 
     heights = np.zeros((320, 320))
     heights[150:170, 205:216] = 0.03  # the object, centred at u = 210
@@ -378,8 +378,8 @@ def test_grasp_clear_tests_a_tall_neighbour_where_it_stands():
 
 
 def test_region_grasp_takes_the_grasp_nearest_to_clear_when_none_is():
-    from graspsim.clearance import grasp_margin, height_map
-    from graspsim.policies.analytic import region_grasp
+    from graspsim.geometry.clearance import grasp_margin, height_map
+    from graspsim.geometry.selection import region_grasp
 
     heights = np.zeros((320, 320))
     heights[150:170, 140:180] = 0.03  # a 40 x 20 px bar along u

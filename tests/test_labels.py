@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 
 import graspsim  # noqa: F401
-from graspsim.candidates import object_candidates, spread_subset
-from graspsim.clearance import heights_above_table
+from graspsim.geometry.candidates import object_candidates, spread_subset
 from graspsim.datasets import open_dataset, split
-from graspsim.labelling import LabelConfig, label_dataset
-from graspsim.labels import ObjectLabels, label_scene
+from graspsim.app.labelling import LabelConfig, label_dataset
+from graspsim.labels import ObjectLabels
+from graspsim.sim.trials import label_scene
 from graspsim.objects import get_object_set
-from graspsim.scene import SceneSpec, build_scene, generate_scene, load_suite, save_suite
-from graspsim.world import World
+from graspsim.scene import SceneSpec, load_suite, save_suite
+from graspsim.sim.scene_builder import build_scene, generate_scene
+from graspsim.sim.world import World
 
 TINY = LabelConfig(objects="primitives", layout="single", scenes=2, seed=3, split="train", trials_per_object=3)
 
@@ -46,8 +47,7 @@ def test_candidates_are_antipodal_and_filtered():
         build_scene(world, spec, objects)
         frame = world.render(None)
         cam = world.camera
-        heights = heights_above_table(frame["depth"], cam.intrinsics, cam.extrinsics)
-        cands = object_candidates(frame["segmentation"] == 1, heights, frame["depth"], cam)
+        cands = object_candidates(frame["segmentation"] == 1, frame["depth"], cam)
     assert cands and any(c.passes for c in cands)
     assert not all(c.antipodal for c in cands)  # the antipodal test rejects some lines
     chosen = spread_subset([c.grasp for c in cands if c.passes], 4)
@@ -203,7 +203,7 @@ def test_env_labels_on_the_fly_without_changing_the_episode():
 
 
 def test_run_on_a_suite_prints_agreement(tiny_dataset, tmp_path, capsys):
-    from graspsim.cli import main
+    from graspsim.app.cli import main
 
     out, _ = tiny_dataset
     rc = main(["run", "--policy", "analytic", "--suite", str(out / "suite.jsonl"), "--out", str(tmp_path / "r"),
@@ -220,7 +220,7 @@ def test_run_on_a_suite_prints_agreement(tiny_dataset, tmp_path, capsys):
 
 
 def test_export_sim_dataset_to_jacquard(tiny_dataset, tmp_path, capsys):
-    from graspsim.cli import main
+    from graspsim.app.cli import main
     from graspsim.rectangles import scale_rects
 
     out, _ = tiny_dataset

@@ -410,7 +410,7 @@ def test_report_to_dict_is_json():
 
 
 def test_bench_metric_reports_throughput():
-    from graspsim.bench import bench_metric, format_bench_metric
+    from graspsim.app.bench import bench_metric, format_bench_metric
 
     r = bench_metric(n_predictions=60, n_ground_truth=4, repeats=1)
     assert r["seconds"] > 0 and r["predictions_per_second"] > 0 and r["all_pairs_seconds"] > 0

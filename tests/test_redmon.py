@@ -9,7 +9,7 @@ import torch
 
 import graspsim  # noqa: F401
 from graspsim import policies
-from graspsim.labelling import LabelConfig, label_dataset
+from graspsim.app.labelling import LabelConfig, label_dataset
 from graspsim.policies.redmon.inputs import (
     INPUT_SIZE, POINT_WINDOW_FRACTION, RGD_MEAN, box_window, crop, jitter_window, network_input, prompt_window,
     rects_from_crop, rects_to_crop, rgd,
@@ -166,7 +166,7 @@ def test_training_batch_targets_lie_in_the_crop(data):
 
 
 def test_kfold_cli_prints_per_fold_and_mean(data, tmp_path, capsys):
-    from graspsim.cli import main
+    from graspsim.app.cli import main
 
     args = ["train", "redmon", "--model", "classify", "--data", str(data), "--folds", "2", "--split", "object",
             "--epochs", "1", "--batch-size", "4", "--width", "0.05", "--hidden", "16", "--out", str(tmp_path / "cv"), "--quiet"]

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 
 from graspsim.objects import get_object_set
-from graspsim.scene import SceneSpec, build_scene, generate_scene, load_suite, save_suite
-from graspsim.world import WORKSPACE_HALF, World
+from graspsim.scene import SceneSpec, load_suite, save_suite
+from graspsim.sim.scene_builder import build_scene, generate_scene
+from graspsim.sim.world import WORKSPACE_HALF, World
 
 
 @pytest.mark.parametrize("layout", ["single", "pile", "packed"])

@@ -27,16 +27,16 @@ for the plain published decoding):
   giving up;
 - ``fit_opening``: each grasp is re-centred on the predicted mask's extent
   along its closing line and opened to at least that extent plus
-  :data:`graspsim.clearance.MARGIN_M` per side
-  (:func:`graspsim.clearance.fit_to_mask`): the width map under-estimates
+  :data:`graspsim.geometry.clearance.MARGIN_M` per side
+  (:func:`graspsim.geometry.clearance.fit_to_mask`): the width map under-estimates
   openings, which puts a finger on the object;
 - ``collision_check``: the first grasp, in score order, whose fingers and
   palm clear the depth image's orthographic height map
-  (:func:`graspsim.clearance.grasp_clear`, the analytic policy's test) is
+  (:func:`graspsim.geometry.clearance.grasp_clear`, the analytic policy's test) is
   taken; when none is clear, each decoded grasp in turn is turned by
   ``TURNS`` (±15° steps, nearest first) and the first clear one taken;
   when still none is, the analytic policy's synthesis on the predicted
-  mask (:func:`graspsim.policies.analytic.region_grasp`) is tried, and the
+  mask (:func:`graspsim.geometry.selection.region_grasp`) is tried, and the
   grasp that comes nearest to clearing the scene is taken;
 - ``depth_refine`` (off by default): cut the predicted mask to the depth
   segment the prompt designates (the analytic policy's segmentation) and
@@ -125,7 +125,7 @@ class GraspSAMPolicy(GroundedPolicy):
     def act(self, observation: dict) -> np.ndarray:
         from .colour_refine import refine_prediction
         from .inference import QUALITY_THRESHOLD, predict
-        from .prompting import prompt_arrays
+        from graspsim.policies.prompting import prompt_arrays
 
         rgb = np.asarray(observation["rgb"], np.uint8)
         prompt = Prompt.from_observation(observation["prompt"])
@@ -155,7 +155,7 @@ class GraspSAMPolicy(GroundedPolicy):
         """Cut the predicted mask to the depth segment the prompt designates (as the
         analytic policy finds it) and decode the grasps again with their peaks in what
         is left; unchanged when the two do not overlap."""
-        from graspsim.policies.analytic import prompt_region
+        from graspsim.geometry.segmentation import prompt_region
 
         from .inference import cut_prediction
 
@@ -168,10 +168,10 @@ class GraspSAMPolicy(GroundedPolicy):
     def _scene(self, depth: np.ndarray, k, t, part: str):
         """What the depth image gives, kept while further prompts show the same image and
         computed when first asked for: ``"heights"`` above the table, their depth
-        ``"segments"`` (:func:`graspsim.policies.analytic.segment`) and the ``"hmap"``
-        (:func:`graspsim.clearance.height_map`)."""
-        from graspsim.clearance import height_map, heights_above_table
-        from graspsim.policies.analytic import segment
+        ``"segments"`` (:func:`graspsim.geometry.segmentation.segment`) and the ``"hmap"``
+        (:func:`graspsim.geometry.clearance.height_map`)."""
+        from graspsim.geometry.clearance import height_map, heights_above_table
+        from graspsim.geometry.segmentation import segment
 
         key = self._scene_key
         k, t = np.asarray(k, np.float64), np.asarray(t, np.float64)
@@ -188,17 +188,19 @@ class GraspSAMPolicy(GroundedPolicy):
         return cache[part]
 
     def _choose(self, pred, observation) -> tuple[float, float, float, float]:
-        from graspsim.clearance import fit_to_points, grasp_margin, surface_points
+        from graspsim.geometry.clearance import fit_to_points, grasp_margin, surface_points
+        from graspsim.geometry.selection import region_grasp
         from graspsim.grasp import wrap_angle
-        from graspsim.policies.analytic import region_grasp
+        from graspsim.grippers import gripper_from_observation
 
         depth = np.asarray(observation["depth"], np.float32) if (self.fit_opening or self.collision_check) else None
         k, t = observation.get("intrinsics"), observation.get("extrinsics")
         points = surface_points(depth, k, t, pred.mask) if self.fit_opening else None
+        gripper = gripper_from_observation(observation)
 
         def fitted(u, v, angle, opening):
             if self.fit_opening:
-                u, v, opening = fit_to_points(points, pred.mask.shape, depth, k, t, u, v, angle, opening)
+                u, v, opening = fit_to_points(points, pred.mask.shape, depth, k, t, u, v, angle, opening, gripper=gripper)
             return u, v, angle, opening
 
         self.last_maps["choice"] = "decoded"
@@ -208,7 +210,7 @@ class GraspSAMPolicy(GroundedPolicy):
         tried = []  # (clearance margin, grasp), in the order tried
         for rect in pred.rects:  # fitted one at a time: the first clear one is usually the best-scored
             grasp = fitted(*(float(x) for x in rect[:4]))
-            tried.append((grasp_margin(hmap, depth, k, t, *grasp), grasp))
+            tried.append((grasp_margin(hmap, depth, k, t, *grasp, gripper=gripper), grasp))
             if tried[-1][0] >= 0:
                 return grasp
         # none is clear: turn each peak's grasp, nearest angles first
@@ -216,13 +218,13 @@ class GraspSAMPolicy(GroundedPolicy):
             u, v, angle, opening = (float(x) for x in rect[:4])
             for turn in TURNS:
                 grasp = fitted(u, v, wrap_angle(angle + turn), opening)
-                tried.append((grasp_margin(hmap, depth, k, t, *grasp), grasp))
+                tried.append((grasp_margin(hmap, depth, k, t, *grasp, gripper=gripper), grasp))
                 if tried[-1][0] >= 0:
                     self.last_maps["choice"] = "turned"
                     return grasp
         # still none: the analytic synthesis on the predicted mask, else the grasp nearest to clear
         if pred.mask.any():
-            action, margin = region_grasp(pred.mask, depth, k, t, hmap)
+            action, margin = region_grasp(pred.mask, depth, k, t, hmap, gripper)
             tried.append((margin, tuple(float(x) for x in action)))
             if margin >= 0:
                 self.last_maps["choice"] = "region"

@@ -43,6 +43,7 @@ import math
 import cv2
 import numpy as np
 
+from graspsim.policies.prompting import check_hw
 from graspsim.rectangles import as_rects, scale_rects, to_corners
 
 #: fractional bits of the polygon coordinates given to cv2.fillPoly (1/16 pixel)
@@ -50,17 +51,6 @@ SHIFT_BITS = 4
 #: a rectangle's quality support spans this fraction of its opening
 CENTRE_FRACTION = 1.0 / 3.0
 _COORD_LIMIT = float(1 << 20)  # pixels; keeps fixed-point coordinates inside int32
-
-
-def check_hw(shape, field: str = "shape") -> tuple[int, int]:
-    """(H, W) from a shape (H, W) or (H, W, C); ValueError naming ``field`` otherwise."""
-    try:
-        h, w = (int(s) for s in tuple(shape)[:2])
-    except (TypeError, ValueError):
-        raise ValueError(f"{field} must be (H, W) or (H, W, C), got {shape!r}") from None
-    if h <= 0 or w <= 0:
-        raise ValueError(f"{field} must have positive sizes, got {shape!r}")
-    return h, w
 
 
 def resize_rects(rects, from_shape, to_shape) -> np.ndarray:

@@ -111,7 +111,7 @@ def load_examples(config: TrainConfig):
 
 
 def _batch_prompts(examples, kind: str, rng: np.random.Generator) -> dict:
-    from .prompting import sample_training_prompt
+    from graspsim.policies.prompting import sample_training_prompt
 
     prompts = [sample_training_prompt(e.mask, rng, kind) for e in examples]
     if kind == "box":
@@ -146,7 +146,7 @@ def _targets(model, examples, device) -> dict[str, torch.Tensor]:
 
 def val_prompt(example, kind: str, rng: np.random.Generator) -> dict:
     """The fixed validation prompt of an example: one point or its (jittered) box."""
-    from .prompting import sample_training_prompt
+    from graspsim.policies.prompting import sample_training_prompt
 
     return sample_training_prompt(example.mask, rng, "point" if kind == "point" else "box")
 

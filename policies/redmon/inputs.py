@@ -108,7 +108,7 @@ def box_window(box, image_shape) -> np.ndarray:
 
 def prompt_window(arrays: dict, image_shape) -> np.ndarray:
     """The crop window (cu, cv, side, 0) of a prompt given as
-    :func:`graspsim.policies.graspsam.prompting.prompt_arrays` gives it."""
+    :func:`graspsim.policies.prompting.prompt_arrays` gives it."""
     if arrays.get("box") is not None:
         return box_window(arrays["box"], image_shape)
     if arrays.get("mask") is not None:

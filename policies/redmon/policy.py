@@ -44,7 +44,7 @@ class RedmonPolicy(GroundedPolicy):
         import torch
 
         from graspsim.policies.devices import pick_device
-        from graspsim.policies.graspsam.prompting import prompt_arrays  # imported here: the first act stays fast
+        from graspsim.policies.prompting import prompt_arrays  # imported here: the first act stays fast
 
         from .model import check_model, load_checkpoint
 

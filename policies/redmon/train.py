@@ -5,7 +5,7 @@ Examples: every (image, object) pair of a data set (:mod:`graspsim.datasets`)
 whose object has at least one positive rectangle. Each time an example is
 seen, a training prompt is drawn on it (one point, ten points or a jittered
 box from the object mask, via
-:func:`graspsim.policies.graspsam.prompting.sample_training_prompt`; objects
+:func:`graspsim.policies.prompting.sample_training_prompt`; objects
 without a mask, as in Cornell, use the box around their rectangles), its crop
 window placed by :func:`.inputs.prompt_window` exactly as the policy places it,
 then shifted, scaled and rotated (:func:`.inputs.jitter_window`), and the
@@ -162,7 +162,7 @@ def _rect_box(grasps: np.ndarray, shape) -> np.ndarray:
 def example_prompt(ex: RedmonExample, kind: str, rng: np.random.Generator) -> dict:
     """A prompt on the example: from its mask (GraspSAM's training prompts) or, without a
     mask, the box around its rectangles / that box's centre as a point."""
-    from graspsim.policies.graspsam.prompting import sample_training_prompt
+    from graspsim.policies.prompting import sample_training_prompt
 
     if ex.mask is not None:
         return sample_training_prompt(ex.mask, rng, kind)

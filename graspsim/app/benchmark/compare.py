@@ -2,7 +2,7 @@
 
 For every (policy, prompt) group found in both summaries, and every object
 category within it, the success rates are compared with
-:func:`graspsim.benchmark.stats.drop_test`: a *regression* is a group or
+:func:`graspsim.app.benchmark.stats.drop_test`: a *regression* is a group or
 category whose rate fell by more than ``max_drop`` with one-sided p-value
 below ``alpha`` (H0: the fall is at most ``max_drop``). Groups present in
 only one summary are listed but never fail the check.

@@ -1,5 +1,8 @@
 """The physics world: one PyBullet client in DIRECT mode with a table, objects and a gripper.
 
+The world owns the gripper's spec (:class:`graspsim.grippers.GripperSpec`,
+``gripper_spec``); the executor builds its body on first use.
+
 Objects are addressed by their *object index* (their position in the scene
 spec), never by PyBullet body id, so that ids are stable across rebuilds.
 Rendered instance masks use ``object index + 1`` (0 is the table/background).
@@ -11,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from graspsim.camera import Camera
+from graspsim.grippers import GripperSpec, get_gripper
 
 TIME_STEP = 1.0 / 240.0
 #: Half-size of the square workspace on the table (metres): 30 x 30 cm.
@@ -25,10 +29,12 @@ class World:
     manager) to free it.
     """
 
-    def __init__(self, camera: Camera | None = None, solver_iterations: int = 150):
+    def __init__(self, camera: Camera | None = None, solver_iterations: int = 150,
+                 gripper: "str | GripperSpec | None" = None):
         import pybullet as p
 
         self.camera = camera or Camera()
+        self.gripper_spec = get_gripper(gripper)
         self.solver_iterations = solver_iterations
         self.client = p.connect(p.DIRECT)
         self.objects: dict[int, int] = {}  # object index -> body id

@@ -1,17 +1,19 @@
 """Antipodal top-down grasp candidates of one object, from its mask and depth.
 
 For each of ``N_ANGLES`` closing directions the object's visible mask is cut
-into jaw-wide bands across that direction; each band gives one candidate,
-centred on the band's extent along the closing line, whose opening is that
-extent plus a margin on each side (and a wider variant). A candidate is
-*antipodal* when the mask's outward normals at both ends of its centre line
-lie within ``FRICTION_CONE_DEG`` of the closing line. Cheap filters, before
-any physics: the opening fits the gripper, both finger footprints lie below
-the fingertips and the palm clears everything under it
-(:mod:`graspsim.clearance`, the checks the analytic policy uses).
+into bands half a jaw apart across that direction; each band's line is
+fitted to the object in the world by the one jaw-band fit,
+:func:`graspsim.geometry.clearance.fit_to_points` (centre on the object's extent
+along the closing line within a finger-wide band, opening = that extent plus
+a margin on each side), and a wider variant opens ``WIDE_EXTRA_M`` more.
+A candidate is *antipodal* when the mask's outward normals at both ends of
+its centre line lie within ``FRICTION_CONE_DEG`` of the closing line. Cheap
+facts recorded with each candidate, before any physics: the opening fits the
+gripper's stroke, and the hand clears the height map
+(:mod:`graspsim.geometry.clearance`, the checks the analytic policy uses).
 
-Everything is in image pixels of the rendered frame; openings are converted
-with the camera's scale at the TCP depth the environment will use.
+Openings are image pixels of the rendered frame at the TCP depth the
+environment will use.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from graspsim.camera import Camera
-from graspsim.clearance import MARGIN_M, HeightMap, closing_axes, grasp_clear, height_map, lift
-from graspsim.grasp import ImageGrasp, tcp_height
-from graspsim.gripper import FINGER_WIDTH, MAX_OPENING
+from graspsim.geometry.clearance import MARGIN_M, HeightMap, closing_axes, fit_to_points, grasp_clear, height_map, lift, surface_points
+from graspsim.grasp import ImageGrasp
+from graspsim.grippers import GripperSpec, get_gripper
 
 N_ANGLES = 12
 WIDE_EXTRA_M = 0.015  # the wider variant opens this much more
@@ -38,7 +40,7 @@ class Candidate:
 
     grasp: ImageGrasp
     antipodal: bool
-    fits: bool  # opening within the gripper's range
+    fits: bool  # opening within the gripper's stroke
     clear: bool  # fingers and palm clear the height map
 
     @property
@@ -58,61 +60,59 @@ def _outward_normals(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def object_candidates(
     mask: np.ndarray,
-    heights: np.ndarray,
     depth: np.ndarray,
     camera: Camera,
     n_angles: int = N_ANGLES,
     hmap: HeightMap | None = None,
+    gripper: GripperSpec | None = None,
 ) -> list[Candidate]:
     """All candidates of the object whose visible pixels are ``mask`` (bool H×W).
 
-    ``heights`` are metres above the table for every pixel (all objects: the
-    clearance filters need the neighbours), ``depth`` the z-depth image,
-    ``hmap`` its :func:`graspsim.clearance.height_map` (built when None).
+    ``depth`` is the z-depth image (all objects: the clearance test needs the
+    neighbours), ``hmap`` its :func:`graspsim.geometry.clearance.height_map` (built
+    when None), ``gripper`` the hand (default gripper when None).
     """
     vs, us = np.nonzero(mask)
     if len(us) == 0:
         return []
+    gripper = get_gripper(gripper)
     h, w = mask.shape
-    hz = np.nan_to_num(heights, nan=0.0)
-    hmap = height_map(depth, camera.intrinsics, camera.extrinsics) if hmap is None else hmap
-    cam_h = camera.height_m
-    top_z = float(hz[mask].max())
-    px_per_m = 1.0 / float(camera.metres_per_pixel(cam_h - tcp_height(top_z)))
-    jaw_px = FINGER_WIDTH * px_per_m
+    k, t = camera.intrinsics, camera.extrinsics
+    hmap = height_map(depth, k, t) if hmap is None else hmap
+    points = surface_points(depth, k, t, mask)
+    # the band spacing: half a jaw at the object's top, in pixels
+    top_px_per_m = lift(depth, k, t, float(us[0]), float(vs[0]))[3] if len(points) == 0 else \
+        float(np.asarray(k)[0, 0]) / (float(np.asarray(t)[2, 3]) - float(points[:, 2].max()))
+    step = gripper.finger_width_m * top_px_per_m / 2
     nu, nv = _outward_normals(mask)
     cos_cone = math.cos(math.radians(FRICTION_CONE_DEG))
     cu, cv = float(us.mean()), float(vs.mean())
     out: list[Candidate] = []
     for angle in np.linspace(-math.pi / 2, math.pi / 2, n_angles, endpoint=False) + math.pi / n_angles / 2:
         d, n = closing_axes(float(angle))
-        along = (us - cu) * d[0] + (vs - cv) * d[1]
         across = (us - cu) * n[0] + (vs - cv) * n[1]
-        step = jaw_px / 2
         for offset in np.arange(np.floor(across.min() / step), np.ceil(across.max() / step) + 1) * step:
-            band = np.abs(across - offset) <= jaw_px / 2
-            if band.sum() < 3:
+            if np.count_nonzero(np.abs(across - offset) <= step) < 3:
                 continue
-            lo, hi = float(along[band].min()), float(along[band].max())
-            if hi - lo < MIN_EXTENT_PX:
+            su, sv = cu + offset * n[0], cv + offset * n[1]
+            if not (0 <= su <= w - 1 and 0 <= sv <= h - 1):
                 continue
-            mid = (lo + hi) / 2
-            gu, gv = cu + offset * n[0] + mid * d[0], cv + offset * n[1] + mid * d[1]
-            if not (0 <= gu <= w - 1 and 0 <= gv <= h - 1):
+            gu, gv, opening = fit_to_points(points, mask.shape, depth, k, t, su, sv, float(angle), 0.0, gripper=gripper)
+            px_per_m = lift(depth, k, t, gu, gv)[3]
+            extent = opening - 2 * MARGIN_M * px_per_m
+            if opening == 0.0 or extent < MIN_EXTENT_PX:
                 continue
             antipodal = True
-            for end, sign in ((lo, -1.0), (hi, 1.0)):
-                eu = int(np.clip(round(cu + offset * n[0] + end * d[0]), 0, w - 1))
-                ev = int(np.clip(round(cv + offset * n[1] + end * d[1]), 0, h - 1))
+            for sign in (-1.0, 1.0):
+                eu = int(np.clip(round(gu + sign * extent / 2 * d[0]), 0, w - 1))
+                ev = int(np.clip(round(gv + sign * extent / 2 * d[1]), 0, h - 1))
                 antipodal &= bool(sign * (nu[ev, eu] * d[0] + nv[ev, eu] * d[1]) >= cos_cone)
-            tcp_px_per_m = lift(depth, camera.intrinsics, camera.extrinsics, gu, gv)[3]
+            max_px = gripper.max_opening_m * px_per_m
             for extra in (0.0, WIDE_EXTRA_M):
-                opening = (hi - lo + 1) + 2 * (MARGIN_M + extra / 2) * tcp_px_per_m
-                fits = opening <= MAX_OPENING * tcp_px_per_m
-                clear = grasp_clear(hmap, depth, camera.intrinsics, camera.extrinsics, gu, gv, float(angle),
-                                    min(opening, MAX_OPENING * tcp_px_per_m))
-                grasp = ImageGrasp(gu, gv, float(angle), min(opening, MAX_OPENING * tcp_px_per_m), FINGER_WIDTH * tcp_px_per_m)
-                out.append(Candidate(grasp, antipodal, bool(fits), bool(clear)))
+                wide = opening + extra * px_per_m
+                grasp = ImageGrasp(gu, gv, float(angle), min(wide, max_px), gripper.finger_width_m * px_per_m)
+                clear = grasp_clear(hmap, depth, k, t, gu, gv, float(angle), grasp.opening_px, gripper=gripper)
+                out.append(Candidate(grasp, antipodal, bool(wide <= max_px), bool(clear)))
     return out
 
 

@@ -1,28 +1,21 @@
-"""A floating parallel-jaw gripper with Franka-hand geometry.
+"""The gripper's body in a PyBullet world, built from a :class:`~graspsim.grippers.GripperSpec`.
 
 Frame: the gripper frame's origin is the tool centre point (TCP), midway
 between the fingertips at their lowest point; its z axis points up (away from
 the fingers) and its x axis is the closing direction. A top-down grasp with
 yaw ψ therefore puts the gripper frame at (x, y, z) rotated by ψ about world z.
 
-Geometry (metres): palm 0.204 x 0.063 x 0.058 (Franka hand), fingers
-0.018 x 0.022 x 0.054, opening 0 to 0.08. The two prismatic finger joints
-(position = half the opening) are coupled by a gear constraint and driven with
-a force limit; the hand is held by a fixed constraint with a force limit.
+The palm is a box on top of two box fingers on prismatic joints (position =
+half the opening), coupled by a gear constraint and driven with the spec's
+force limit; the hand is held by a fixed constraint with a force limit.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-MAX_OPENING = 0.08
-FINGER_LENGTH = 0.054
-FINGER_THICKNESS = 0.018  # along the closing direction
-FINGER_WIDTH = 0.022  # across the closing direction: the jaw size
-PALM_HALF = (0.102, 0.0315, 0.029)
-FINGER_FORCE = 40.0  # N per finger
-HOLD_FORCE = 400.0  # N, constraint holding the hand
-FINGER_SPEED = 0.1  # m/s
+from graspsim.grippers import GripperSpec
+
 CONTACT_DISTANCE = 0.0  # m: touching or penetrating
 
 
@@ -31,35 +24,37 @@ class Gripper:
 
     PARK = (0.0, 0.0, 3.0)
 
-    def __init__(self, client: int):
+    def __init__(self, client: int, spec: GripperSpec):
         import pybullet as p
 
         self.client = client
+        self.spec = spec
         c = client
+        length, thickness, width, palm = spec.finger_length_m, spec.finger_thickness_m, spec.finger_width_m, spec.palm_half_m
         palm_col = p.createCollisionShape(
-            p.GEOM_BOX, halfExtents=PALM_HALF, collisionFramePosition=[0, 0, FINGER_LENGTH + PALM_HALF[2]], physicsClientId=c
+            p.GEOM_BOX, halfExtents=palm, collisionFramePosition=[0, 0, length + palm[2]], physicsClientId=c
         )
         palm_vis = p.createVisualShape(
-            p.GEOM_BOX, halfExtents=PALM_HALF, visualFramePosition=[0, 0, FINGER_LENGTH + PALM_HALF[2]],
+            p.GEOM_BOX, halfExtents=palm, visualFramePosition=[0, 0, length + palm[2]],
             rgbaColor=[0.9, 0.9, 0.92, 1], physicsClientId=c,
         )
-        fhalf = [FINGER_THICKNESS / 2, FINGER_WIDTH / 2, FINGER_LENGTH / 2]
+        fhalf = [thickness / 2, width / 2, length / 2]
         fingers_col, fingers_vis = [], []
         for sign in (-1, 1):
-            offset = [sign * FINGER_THICKNESS / 2, 0, 0]
+            offset = [sign * thickness / 2, 0, 0]
             fingers_col.append(p.createCollisionShape(p.GEOM_BOX, halfExtents=fhalf, collisionFramePosition=offset, physicsClientId=c))
             fingers_vis.append(
                 p.createVisualShape(p.GEOM_BOX, halfExtents=fhalf, visualFramePosition=offset, rgbaColor=[0.25, 0.25, 0.28, 1], physicsClientId=c)
             )
         self.body = p.createMultiBody(
-            baseMass=0.7,
+            baseMass=spec.palm_mass_kg,
             baseCollisionShapeIndex=palm_col,
             baseVisualShapeIndex=palm_vis,
             basePosition=self.PARK,
-            linkMasses=[0.05, 0.05],
+            linkMasses=[spec.finger_mass_kg] * 2,
             linkCollisionShapeIndices=fingers_col,
             linkVisualShapeIndices=fingers_vis,
-            linkPositions=[[0, 0, FINGER_LENGTH / 2]] * 2,
+            linkPositions=[[0, 0, length / 2]] * 2,
             linkOrientations=[[0, 0, 0, 1]] * 2,
             linkInertialFramePositions=[[0, 0, 0]] * 2,
             linkInertialFrameOrientations=[[0, 0, 0, 1]] * 2,
@@ -69,15 +64,15 @@ class Gripper:
             physicsClientId=c,
         )
         for link in (-1, 0, 1):
-            p.changeDynamics(self.body, link, lateralFriction=1.0, spinningFriction=0.01, physicsClientId=c)
+            p.changeDynamics(self.body, link, lateralFriction=spec.lateral_friction, spinningFriction=spec.spinning_friction, physicsClientId=c)
         for joint in (0, 1):
-            p.changeDynamics(self.body, joint, jointLowerLimit=0.0, jointUpperLimit=MAX_OPENING / 2, physicsClientId=c)
+            p.changeDynamics(self.body, joint, jointLowerLimit=0.0, jointUpperLimit=spec.max_opening_m / 2, physicsClientId=c)
         gear = p.createConstraint(self.body, 0, self.body, 1, p.JOINT_GEAR, [1, 0, 0], [0, 0, 0], [0, 0, 0], physicsClientId=c)
-        p.changeConstraint(gear, gearRatio=-1, erp=0.1, maxForce=2 * FINGER_FORCE, physicsClientId=c)
+        p.changeConstraint(gear, gearRatio=-1, erp=0.1, maxForce=2 * spec.finger_force_n, physicsClientId=c)
         self.anchor = p.createConstraint(
             self.body, -1, -1, -1, p.JOINT_FIXED, [0, 0, 0], [0, 0, 0], self.PARK, physicsClientId=c
         )
-        p.changeConstraint(self.anchor, self.PARK, maxForce=HOLD_FORCE, physicsClientId=c)
+        p.changeConstraint(self.anchor, self.PARK, maxForce=self.spec.hold_force_n, physicsClientId=c)
 
     # -- hand ------------------------------------------------------------------------
     def teleport(self, position, yaw: float, opening: float) -> None:
@@ -98,10 +93,10 @@ class Gripper:
         import pybullet as p
 
         orn = p.getQuaternionFromEuler([0, 0, yaw])
-        p.changeConstraint(self.anchor, list(position), orn, maxForce=HOLD_FORCE, physicsClientId=self.client)
+        p.changeConstraint(self.anchor, list(position), orn, maxForce=self.spec.hold_force_n, physicsClientId=self.client)
 
     def park(self) -> None:
-        self.teleport(self.PARK, 0.0, MAX_OPENING)
+        self.teleport(self.PARK, 0.0, self.spec.max_opening_m)
 
     def position(self) -> np.ndarray:
         import pybullet as p
@@ -109,15 +104,16 @@ class Gripper:
         return np.asarray(p.getBasePositionAndOrientation(self.body, physicsClientId=self.client)[0])
 
     # -- fingers ---------------------------------------------------------------------
-    def set_opening(self, opening: float, force: float = FINGER_FORCE) -> None:
-        """Drive both fingers towards a total ``opening`` (m) with a force limit (N)."""
+    def set_opening(self, opening: float, force: float | None = None) -> None:
+        """Drive both fingers towards a total ``opening`` (m) with a force limit (N; default the spec's)."""
         import pybullet as p
 
-        target = float(np.clip(opening, 0.0, MAX_OPENING)) / 2
+        target = float(np.clip(opening, 0.0, self.spec.max_opening_m)) / 2
+        force = self.spec.finger_force_n if force is None else force
         for joint in (0, 1):
             p.setJointMotorControl2(
                 self.body, joint, p.POSITION_CONTROL, targetPosition=target, force=force,
-                maxVelocity=FINGER_SPEED, physicsClientId=self.client,
+                maxVelocity=self.spec.finger_speed_mps, physicsClientId=self.client,
             )
 
     def opening(self) -> float:

@@ -1,8 +1,9 @@
 """Cheap geometric checks of a top-down grasp against what the camera sees.
 
 Shared by the analytic policy, GraspSAM's grasp choice and the candidate
-filter of the simulated-trial labeller, so all judge "will the fingers and
-the palm fit" the same way: :func:`height_map` turns a depth image into an
+generator of the simulated-trial labeller, so all judge "will the fingers and
+the palm fit" the same way, for the hand of a :class:`graspsim.grippers.GripperSpec`
+(every function that needs the hand takes ``gripper``; None: the default gripper): :func:`height_map` turns a depth image into an
 orthographic top-down height map (metres above the table, in world x, y),
 and :func:`grasp_clear` tests an image grasp, lifted to the world as the
 environment lifts it, against it. Image directions ``d`` (closing line) and
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from graspsim.grasp import surface_depth, tcp_height, wrap_angle
-from graspsim.gripper import FINGER_LENGTH, FINGER_THICKNESS, FINGER_WIDTH, MAX_OPENING, PALM_HALF
+from graspsim.grippers import GripperSpec, get_gripper
 
 MARGIN_M = 0.006  # free space a grasp leaves on each side of the object (policies and labels)
 FINGER_TOLERANCE_M = 0.002  # a finger footprint may be this much higher than the fingertips
@@ -118,14 +120,19 @@ def _box_points(n_along: int, n_across: int, along: tuple[float, float], across:
     return np.repeat(a, len(b)), np.tile(b, len(a))
 
 
-# footprint samples: every cell under a finger, every second cell under the palm
-_FINGER_GRID = _box_points(int(FINGER_THICKNESS / CELL_M) + 2, int(FINGER_WIDTH / CELL_M) + 2,
-                           (0.0, FINGER_THICKNESS), (-FINGER_WIDTH / 2, FINGER_WIDTH / 2))
-_PALM_GRID = _box_points(int(PALM_HALF[0] / CELL_M) + 2, int(PALM_HALF[1] / CELL_M) + 2,
-                         (-PALM_HALF[0], PALM_HALF[0]), (-PALM_HALF[1], PALM_HALF[1]))
+@lru_cache(maxsize=16)
+def _footprints(gripper: GripperSpec):
+    """(along, across) offset grids (metres) sampling a finger's footprint (every
+    cell) and the palm's (every second cell)."""
+    t, w = gripper.finger_thickness_m, gripper.finger_width_m
+    px, py = gripper.palm_half_m[0], gripper.palm_half_m[1]
+    finger = _box_points(int(t / CELL_M) + 2, int(w / CELL_M) + 2, (0.0, t), (-w / 2, w / 2))
+    palm = _box_points(int(px / CELL_M) + 2, int(py / CELL_M) + 2, (-px, px), (-py, py))
+    return finger, palm
 
 
-def hand_margin(hmap: HeightMap, x: float, y: float, yaw: float, z_tcp: float, opening_m: float) -> float:
+def hand_margin(hmap: HeightMap, x: float, y: float, yaw: float, z_tcp: float, opening_m: float,
+                gripper: GripperSpec | None = None) -> float:
     """How far (metres) a top-down hand at TCP (x, y, z_tcp), closing along world
     yaw with its fingers' inner faces ``opening_m`` apart, stays clear of the
     height map: the least of (fingertips + ``FINGER_TOLERANCE_M``) minus the highest
@@ -136,14 +143,15 @@ def hand_margin(hmap: HeightMap, x: float, y: float, yaw: float, z_tcp: float, o
     The palm is sampled every two cells: the height map's 3 × 3 maximum covers the
     cells between.
     """
+    gripper = get_gripper(gripper)
+    (along, across), palm_grid = _footprints(gripper)
     c, s = math.cos(yaw), math.sin(yaw)
-    along, across = _FINGER_GRID
     margin = math.inf
     for side in (-1.0, 1.0):
         a = side * (opening_m / 2 + along)
         margin = min(margin, z_tcp + FINGER_TOLERANCE_M - hmap.highest(x + a * c - across * s, y + a * s + across * c))
-    along, across = _PALM_GRID
-    palm = z_tcp + FINGER_LENGTH - PALM_TOLERANCE_M - hmap.highest(x + along * c - across * s, y + along * s + across * c)
+    along, across = palm_grid
+    palm = z_tcp + gripper.finger_length_m - PALM_TOLERANCE_M - hmap.highest(x + along * c - across * s, y + along * s + across * c)
     return min(margin, palm)
 
 
@@ -174,7 +182,8 @@ def _to_pixel(intrinsics: np.ndarray, extrinsics: np.ndarray, point: np.ndarray)
 
 
 def fit_to_mask(mask: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray,
-                u: float, v: float, angle: float, opening_px: float) -> tuple[float, float, float]:
+                u: float, v: float, angle: float, opening_px: float, gripper: GripperSpec | None = None
+                ) -> tuple[float, float, float]:
     """Centre and opening of a grasp refitted to the object's mask (bool H×W).
 
     Measured in the world, not in the image (where an object's visible side
@@ -187,15 +196,17 @@ def fit_to_mask(mask: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray, ext
     ``(u, v, opening_px)``, unchanged when the band holds no such point.
     """
     return fit_to_points(surface_points(depth, intrinsics, extrinsics, mask), mask.shape, depth, intrinsics,
-                         extrinsics, u, v, angle, opening_px)
+                         extrinsics, u, v, angle, opening_px, gripper=gripper)
 
 
 def fit_to_points(points: np.ndarray, shape: tuple[int, int], depth: np.ndarray, intrinsics: np.ndarray,
-                  extrinsics: np.ndarray, u: float, v: float, angle: float, opening_px: float, lifted=None
-                  ) -> tuple[float, float, float]:
+                  extrinsics: np.ndarray, u: float, v: float, angle: float, opening_px: float, lifted=None,
+                  gripper: GripperSpec | None = None, margin_m: float = MARGIN_M) -> tuple[float, float, float]:
     """:func:`fit_to_mask` given the mask's :func:`surface_points` (N×3) and the
     image ``shape`` (H, W), for many grasps on one mask; ``lifted``: :func:`lift`
-    of (u, v) when already known (many angles at one centre)."""
+    of (u, v) when already known (many angles at one centre); the band is the
+    ``gripper``'s finger width; ``margin_m`` the free space left on each side.
+    This is the one jaw-band fit: policies and the labeller's candidates use it."""
     if len(points) == 0:
         return u, v, opening_px
     x, y, z_tcp, _ = lift(depth, intrinsics, extrinsics, u, v) if lifted is None else lifted
@@ -203,7 +214,7 @@ def fit_to_points(points: np.ndarray, shape: tuple[int, int], depth: np.ndarray,
     d = np.array([math.cos(yaw), math.sin(yaw)])
     rel = points[:, :2] - (x, y)
     along = rel @ d
-    band = (np.abs(rel @ (-d[1], d[0])) <= FINGER_WIDTH / 2) & (points[:, 2] > z_tcp)
+    band = (np.abs(rel @ (-d[1], d[0])) <= get_gripper(gripper).finger_width_m / 2) & (points[:, 2] > z_tcp)
     if not band.any():
         return u, v, opening_px
     lo, hi = float(along[band].min()), float(along[band].max())
@@ -215,25 +226,27 @@ def fit_to_points(points: np.ndarray, shape: tuple[int, int], depth: np.ndarray,
     cu, cv = _to_pixel(intrinsics, extrinsics, centre)
     cu, cv = float(np.clip(cu, 0, w - 1)), float(np.clip(cv, 0, h - 1))
     _, _, _, px_per_m = lift(depth, intrinsics, extrinsics, cu, cv)
-    return cu, cv, max(float(opening_px), (hi - lo + pixel_m + 2 * MARGIN_M) * px_per_m)
+    return cu, cv, max(float(opening_px), (hi - lo + pixel_m + 2 * margin_m) * px_per_m)
 
 
 def grasp_margin(hmap: HeightMap, depth: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray,
-                 u: float, v: float, angle: float, opening_px: float, lifted=None) -> float:
+                 u: float, v: float, angle: float, opening_px: float, lifted=None,
+                 gripper: GripperSpec | None = None) -> float:
     """:func:`hand_margin` (metres; negative: a collision) of the image grasp (u, v,
     angle [rad], ``opening_px``) executed as the environment executes it (:func:`lift`;
-    opened ``OPENING_CLEARANCE`` wider, at most ``MAX_OPENING``), against the height
+    opened ``OPENING_CLEARANCE`` wider, at most the ``gripper``'s stroke), against the height
     map ``hmap`` of the same depth image (:func:`height_map`, built once per image
     for all the grasps tried on it); ``lifted``: :func:`lift` of (u, v) when
     already known."""
-    from graspsim.executor import OPENING_CLEARANCE
+    from graspsim.sim.executor import OPENING_CLEARANCE
 
+    gripper = get_gripper(gripper)
     x, y, z_tcp, px_per_m = lift(depth, intrinsics, extrinsics, u, v) if lifted is None else lifted
-    opening_m = min(opening_px / px_per_m + OPENING_CLEARANCE, MAX_OPENING)
-    return hand_margin(hmap, x, y, wrap_angle(angle), z_tcp, opening_m)
+    opening_m = min(opening_px / px_per_m + OPENING_CLEARANCE, gripper.max_opening_m)
+    return hand_margin(hmap, x, y, wrap_angle(angle), z_tcp, opening_m, gripper)
 
 
 def grasp_clear(hmap: HeightMap, depth: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray,
-                u: float, v: float, angle: float, opening_px: float) -> bool:
+                u: float, v: float, angle: float, opening_px: float, gripper: GripperSpec | None = None) -> bool:
     """Whether the image grasp clears the height map (:func:`grasp_margin` >= 0)."""
-    return grasp_margin(hmap, depth, intrinsics, extrinsics, u, v, angle, opening_px) >= 0.0
+    return grasp_margin(hmap, depth, intrinsics, extrinsics, u, v, angle, opening_px, gripper=gripper) >= 0.0

@@ -5,7 +5,7 @@ Scene ``n`` of a run is generated from seed ``seed + n``, labelled by
 :func:`graspsim.datasets.sim.write_scene`; every scene is a function of the
 configuration and its number alone, so the data set is the same whatever
 the number of worker processes. Scenes run as tasks of
-:func:`graspsim.benchmark.pool.run_tasks` (local processes or Ray, as
+:func:`graspsim.app.benchmark.pool.run_tasks` (local processes or Ray, as
 ``graspsim benchmark``): a scene whose worker crashes is reported and left
 out, the others go on. Scenes already complete in the output folder are
 skipped, which is how an interrupted (or partly failed) run resumes (run the
@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from graspsim.labels import MIN_VISIBLE_PX, TRIALS_PER_OBJECT
+from graspsim.sim.trials import MIN_VISIBLE_PX, TRIALS_PER_OBJECT
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,12 @@ def _label_one(args) -> dict:
     """Generate, label and write scene ``number``; return its counts."""
     config, out, number = args
     from graspsim.datasets.sim import write_scene
-    from graspsim.labels import label_scene
+    from graspsim.sim.trials import label_scene
     from graspsim.objects import get_object_set
-    from graspsim.scene import generate_scene
+    from graspsim.sim.scene_builder import generate_scene
 
     if "world" not in _WORKER:
-        from graspsim.world import World
+        from graspsim.sim.world import World
 
         _WORKER["world"] = World()
     world = _WORKER["world"]
@@ -100,7 +100,7 @@ def label_dataset(config: LabelConfig, out, workers: int = 1, progress: bool = T
     negatives, wall seconds, and trial throughput (trials per second per core,
     i.e. trials / summed trial seconds of the workers).
     """
-    from graspsim.benchmark.pool import check_pool_args, run_tasks
+    from graspsim.app.benchmark.pool import check_pool_args, run_tasks
     from graspsim.camera import Camera
     from graspsim.datasets.sim import camera_dict, completed_scenes, write_dataset_header, write_suite_file
 

@@ -68,7 +68,7 @@ def _add_episode_args(p: argparse.ArgumentParser, repeat_prompt: bool = False) -
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from graspsim.labels import TRIALS_PER_OBJECT
+    from graspsim.sim.trials import TRIALS_PER_OBJECT
     from graspsim.scene import LAYOUTS
 
     parser = argparse.ArgumentParser(prog="graspsim", description="Simulation-in-the-loop grasp evaluation.")
@@ -212,7 +212,7 @@ def _policy_kwargs(args) -> dict:
 
 
 def _benchmark_config(args, policies: list[str], prompts: list[str], env: str = "prompted"):
-    from graspsim.benchmark import BenchmarkConfig
+    from graspsim.app.benchmark import BenchmarkConfig
 
     return BenchmarkConfig(
         policies=policies, prompts=prompts, suite=args.suite, objects=args.objects, layout=args.layout,
@@ -223,7 +223,7 @@ def _benchmark_config(args, policies: list[str], prompts: list[str], env: str = 
 
 
 def _print_results(summary: dict, out) -> None:
-    from graspsim.benchmark.report import format_summary
+    from graspsim.app.benchmark.report import format_summary
 
     print(format_summary(summary))
     if out is not None:
@@ -231,7 +231,7 @@ def _print_results(summary: dict, out) -> None:
 
 
 def _run(args) -> int:
-    from graspsim.benchmark import run_benchmark
+    from graspsim.app.benchmark import run_benchmark
 
     config = _benchmark_config(args, [args.policy], [args.prompt])
     summary = run_benchmark(config, args.out, workers=1, backend="serial", resume=args.resume, progress=not args.quiet)
@@ -240,7 +240,7 @@ def _run(args) -> int:
 
 
 def _benchmark(args) -> int:
-    from graspsim.benchmark import default_workers, run_benchmark
+    from graspsim.app.benchmark import default_workers, run_benchmark
 
     config = _benchmark_config(args, args.policy or ["analytic"], args.prompt or ["point"], env=args.env)
     workers = args.workers if args.workers is not None else default_workers()
@@ -251,7 +251,7 @@ def _benchmark(args) -> int:
 
 
 def _compare(args) -> int:
-    from graspsim.benchmark.compare import compare_summaries, format_comparison, load_summary
+    from graspsim.app.benchmark.compare import compare_summaries, format_comparison, load_summary
 
     result = compare_summaries(load_summary(args.base), load_summary(args.new), args.max_drop, args.alpha)
     print(format_comparison(result))
@@ -260,13 +260,13 @@ def _compare(args) -> int:
 
 def _bench(args) -> int:
     if args.bench == "policy":
-        from graspsim.bench import bench_policy, format_bench_policy
+        from graspsim.app.bench import bench_policy, format_bench_policy
 
         kwargs = {} if args.checkpoint is None else {"checkpoint": args.checkpoint}
         print(format_bench_policy(bench_policy(args.policy, args.objects, args.layout, args.episodes, args.seed, args.threads, kwargs)))
         return 0
     if args.bench == "scaling":
-        from graspsim.bench import bench_scaling, format_bench_scaling
+        from graspsim.app.bench import bench_scaling, format_bench_scaling
 
         try:
             counts = [int(w) for w in args.workers.split(",")]
@@ -276,18 +276,18 @@ def _bench(args) -> int:
                                                  args.layout, args.seed)))
         return 0
     if args.bench == "metric":
-        from graspsim.bench import bench_metric, format_bench_metric
+        from graspsim.app.bench import bench_metric, format_bench_metric
 
         print(format_bench_metric(bench_metric(args.predictions, args.ground_truth)))
         return 0
-    from graspsim.bench import bench_sim, format_bench
+    from graspsim.app.bench import bench_sim, format_bench
 
     print(format_bench(bench_sim(args.objects, args.layout, args.prompt, args.episodes, args.seed, args.split, args.object_count)))
     return 0
 
 
 def _label(args) -> int:
-    from graspsim.labelling import LabelConfig, format_label_summary, label_dataset
+    from graspsim.app.labelling import LabelConfig, format_label_summary, label_dataset
 
     config = LabelConfig(
         objects=args.objects, layout=args.layout, scenes=args.scenes, seed=args.seed, split=args.split,
@@ -355,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "compare":
             return _compare(args)
         if args.command == "table":
-            from graspsim.benchmark.report import summary_table
+            from graspsim.app.benchmark.report import summary_table
 
             print(summary_table(args.runs))
             return 0

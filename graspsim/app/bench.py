@@ -185,7 +185,7 @@ def bench_scaling(policy="analytic", worker_counts=(1, 2), episodes=16, repeats=
     included) with each worker count, as the median over ``repeats`` runs of
     ``episodes`` episodes on the local process pool; scaling efficiency of N
     workers = throughput(N) / (N x throughput(1))."""
-    from graspsim.benchmark import BenchmarkConfig, run_benchmark
+    from graspsim.app.benchmark import BenchmarkConfig, run_benchmark
 
     counts = list(worker_counts)
     if not counts or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in counts):

@@ -1,4 +1,5 @@
-"""From graspsim prompts to the arrays a SAM-style model takes, and training prompts.
+"""From graspsim prompts to the arrays a learned model takes, and training prompts
+(shared by the GraspSAM and Redmon policies and their training).
 
 Conventions (those of :mod:`graspsim.prompts`): points are (u, v) pixels,
 u = column (right), v = row (down), pixel (row i, column j) centred on
@@ -31,13 +32,23 @@ import numpy as np
 
 from graspsim.prompts import PROMPT_KINDS, Prompt
 
-from .targets import check_hw
 
 TRAINING_PROMPT_KINDS = ("points", "point", "box")
 #: positive points of a "points" training prompt (GraspSAM trains with 10)
 TRAINING_POINTS = 10
 #: largest jitter (pixels) added to each side of a training box
 BOX_JITTER_PX = 4.0
+
+
+def check_hw(shape, field: str = "shape") -> tuple[int, int]:
+    """(H, W) from a shape (H, W) or (H, W, C); ValueError naming ``field`` otherwise."""
+    try:
+        h, w = (int(s) for s in tuple(shape)[:2])
+    except (TypeError, ValueError):
+        raise ValueError(f"{field} must be (H, W) or (H, W, C), got {shape!r}") from None
+    if h <= 0 or w <= 0:
+        raise ValueError(f"{field} must have positive sizes, got {shape!r}")
+    return h, w
 
 
 def _empty() -> dict:

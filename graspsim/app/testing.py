@@ -1,18 +1,18 @@
 """Grasp-quality regression tests for users' pytest suites.
 
-    from graspsim.testing import assert_success_rate
+    from graspsim.app.testing import assert_success_rate
 
     def test_my_policy_still_grasps():
         assert_success_rate("graspsam", suite="primitives-test", prompt="point", episodes=50, min_rate=0.40)
 
-The policy runs through the benchmark harness (:func:`graspsim.benchmark.run_benchmark`)
+The policy runs through the benchmark harness (:func:`graspsim.app.benchmark.run_benchmark`)
 on fixed scenes and seeds, so the check is deterministic: the same policy gives
 the same rate on every run.
 """
 
 from __future__ import annotations
 
-from graspsim.benchmark import BenchmarkConfig, run_benchmark
+from graspsim.app.benchmark import BenchmarkConfig, run_benchmark
 
 
 def assert_success_rate(policy, min_rate: float, suite: str | None = None, episodes: int | None = None,

@@ -3,7 +3,7 @@
 Episode ``i`` of every policy and prompt kind uses seed ``seed + i`` (the
 environment's and the policy's) and, with a suite, the suite's scene ``i``,
 so all policies meet the same scenes and any episode can be replayed alone.
-Tasks run through :func:`graspsim.benchmark.pool.run_tasks` (serial, a local
+Tasks run through :func:`graspsim.app.benchmark.pool.run_tasks` (serial, a local
 process pool, or Ray); the records do not depend on the backend or the
 number of workers (apart from the timings).
 """
@@ -161,7 +161,7 @@ class _RunningRates:
 def run_benchmark(config: BenchmarkConfig, out=None, workers: int = 1, backend: str = "local",
                   resume: bool = False, timeout_s: float | None = DEFAULT_TIMEOUT_S, ray_address: str | None = None,
                   progress: bool = True, report: bool = True, policy_instances: dict | None = None) -> dict:
-    """Run the benchmark; returns the summary (see :mod:`graspsim.benchmark.summary`).
+    """Run the benchmark; returns the summary (see :mod:`graspsim.app.benchmark.summary`).
 
     With ``out``, records are written as they arrive, then ``summary.json``,
     ``report.md`` and figures. ``resume=True`` completes a folder left by an

@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from graspsim.executor import FAILURE_MODES
+from graspsim.sim.executor import FAILURE_MODES
 
 from .stats import wilson_interval
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from graspsim.grasp import TopDownGrasp
-from graspsim.gripper import MAX_OPENING, Gripper
-from graspsim.world import TIME_STEP, World
+from graspsim.sim.gripper import Gripper
+from graspsim.sim.world import TIME_STEP, World
 
 FAILURE_MODES = ("collision_on_approach", "no_contact", "missed_target", "wrong_object", "slipped", "no_grasp")
 PREGRASP_HEIGHT = 0.10  # m above the grasp
@@ -75,7 +75,8 @@ class Outcome:
 
 
 class Executor:
-    """Runs grasps in a :class:`World`; the gripper is created on first use."""
+    """Runs grasps in a :class:`World` with the world's gripper
+    (``world.gripper_spec``), whose body is created on first use."""
 
     def __init__(self, world: World, shake: bool = False):
         self.world = world
@@ -83,7 +84,7 @@ class Executor:
 
     def _gripper(self) -> Gripper:
         if self.world.gripper is None:
-            self.world.gripper = Gripper(self.world.client)
+            self.world.gripper = Gripper(self.world.client, self.world.gripper_spec)
         return self.world.gripper
 
     def _objects_touched(self, gripper: Gripper) -> tuple[set[int], set[int]]:
@@ -107,7 +108,7 @@ class Executor:
         g = self._gripper()
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        opening = min(grasp.opening_m + OPENING_CLEARANCE, MAX_OPENING)
+        opening = min(grasp.opening_m + OPENING_CLEARANCE, w.gripper_spec.max_opening_m)
         grasp_pos = np.array([grasp.x, grasp.y, grasp.z])
         start = grasp_pos + [0, 0, PREGRASP_HEIGHT]
 
