@@ -39,7 +39,8 @@ class DeclutterEnv(SceneEnv):
         self.successes = 0
         self.failures_in_a_row = 0
         self._done = self.target is None
-        info = {**self._target_info(), "scene": self.spec_scene.to_dict(), "prompt": self.prompt.to_dict()}
+        info = {**self._target_info(), "scene": self.spec_scene.to_dict(), "prompt": self.prompt.to_dict(),
+                "gripper": self.gripper.name}
         return self._observation(), info
 
     def _stats(self) -> dict:

@@ -5,19 +5,23 @@ Observation (Dict):
     intrinsics: float32 (3, 3); extrinsics: float32 (4, 4) world-from-camera;
     prompt: Dict(kind: Discrete index into PROMPT_KINDS, points (10, 2) pixels
     padded with -1, labels (10,) 1/0/-1, box (4,) u0 v0 u1 v1 or -1, mask
-    (H, W) uint8, text str); segmentation (H, W) int32 object index + 1 when
-    ``include_segmentation=True``.
+    (H, W) uint8, text str); gripper: float32 (7,), the gripper's geometry in
+    metres (stroke, finger length, thickness, width = jaw size, palm half-extents;
+    GripperSpec.GEOMETRY_FIELDS, read it with graspsim.grippers.gripper_from_observation);
+    segmentation (H, W) int32 object index + 1 when ``include_segmentation=True``.
 Action: Box (u, v, angle, opening_px), float32; angle in [-π/2, π/2]
     (closing line from +u towards -v); the grasp depth comes from the depth
     image (see graspsim.grasp).
 Reward: 1.0 when the target is lifted and held, else 0.0.
 Termination: after the one grasp. Never truncated.
 Info (reset): target_id, target_name, scene (the scene spec dict), prompt
-    (summary), labelled (whether the target has ground-truth rectangles).
+    (summary), gripper (its name), labelled (whether the target has
+    ground-truth rectangles).
 Info (step): success, failure_mode ("" on success), grasp (x, y, z, yaw,
-    opening_m of the executed world grasp), lifted_ids, target_id, target_name;
-    when the target is labelled also rect_success (the rectangle metric of
-    the executed grasp against the target's positive simulated-trial labels,
+    opening_m of the executed world grasp), lifted_ids, target_id, target_name,
+    and the entries of every per-grasp metric (graspsim.grasp_metrics): when
+    the target is labelled rect_success (the rectangle metric of the executed
+    grasp against the target's positive simulated-trial labels,
     graspsim.metric.match), rect_iou and rect_angle_error_deg.
 Labels come from the scene spec (suites written by ``graspsim label`` and the
     shipped suites carry them) or, with ``label_targets=True``, from trials
@@ -27,6 +31,7 @@ Labels come from the scene spec (suites written by ``graspsim label`` and the
     of info so that equal seeds give equal infos).
 Reset options: objects, layout, prompt, object_count, split, scene (a
     SceneSpec or its dict, to replay a saved scene), target (object index).
+Constructor: gripper ("franka" default, "robotiq-2f85", or a GripperSpec).
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class PromptedGraspEnv(SceneEnv):
         self._done = False
         info = {
             **self._target_info(), "scene": self.spec_scene.with_labels(None).to_dict(), "prompt": self.prompt.to_dict(),
+            "gripper": self.gripper.name,
             "labelled": self.target_labels is not None,
         }
         return self._observation(), info

@@ -218,15 +218,12 @@ class SceneEnv(gym.Env):
                 self.timings["label_ms"] = (time.perf_counter() - t0) * 1e3
         self.target_labels = labels
 
-    def _rect_info(self, grasp: ImageGrasp) -> dict:
-        """The rectangle metric of the executed grasp against the target's positive labels."""
-        if self.target_labels is None:
-            return {}
-        from graspsim.metric import match
+    def _metric_info(self, grasp: ImageGrasp | None, success: bool) -> dict:
+        """The per-grasp metrics of the executed grasp (:mod:`graspsim.grasp_metrics`;
+        the rectangle metric against the target's positive labels among them)."""
+        from graspsim.grasp_metrics import GraspContext, measure
 
-        positives, _ = self.target_labels.rects(self.camera)
-        m = match(grasp.as_rect(), positives)
-        return {"rect_success": bool(m.success), "rect_iou": float(m.iou), "rect_angle_error_deg": float(m.angle_error_deg)}
+        return measure(GraspContext(grasp, success, self.target_labels, self.camera))
 
     # -- observation -------------------------------------------------------------------
     def _observation(self) -> dict:
@@ -273,10 +270,8 @@ class SceneEnv(gym.Env):
             self.timings["execute_ms"] = 0.0
             info = {
                 "success": False, "failure_mode": "no_grasp", "grasp": np.full(5, np.nan),
-                "lifted_ids": np.zeros(0, np.int64), **self._target_info(),
+                "lifted_ids": np.zeros(0, np.int64), **self._target_info(), **self._metric_info(None, False),
             }
-            if self.target_labels is not None:
-                info.update(rect_success=False, rect_iou=0.0, rect_angle_error_deg=float("nan"))
             return None, self.last_outcome, info
         world_grasp = image_to_world(grasp, self.frame["depth"], self.camera, self.gripper)
         grasp = replace(grasp, jaw_px=self.gripper.finger_width_m / float(self.camera.metres_per_pixel(self.camera.height_m - world_grasp.z)))
@@ -289,7 +284,7 @@ class SceneEnv(gym.Env):
             "grasp": world_grasp.as_array(),
             "lifted_ids": np.asarray(outcome.lifted_ids, np.int64),
             **self._target_info(),
-            **self._rect_info(grasp),
+            **self._metric_info(grasp, bool(outcome.success)),
         }
         return grasp, outcome, info
 

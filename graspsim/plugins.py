@@ -76,6 +76,10 @@ class Registry:
         """The registered names, sorted."""
         return tuple(sorted(self._factories))
 
+    def __iter__(self):
+        """The registered names, in registration order."""
+        return iter(tuple(self._factories))
+
     def __contains__(self, name: object) -> bool:
         return name in self._factories
 

@@ -286,7 +286,7 @@ class MeshFolderSet(ObjectSet):
     def _measure_urdfs(self, urdfs: list[Path]) -> dict:
         import pybullet as p
 
-        from .build_catalogues import body_extents, direct_client, urdf_colour, urdf_mass
+        from .measure import body_extents, direct_client, urdf_colour, urdf_mass
 
         out = {}
         with direct_client() as client:

@@ -60,7 +60,7 @@ def build_catalogue(out_path: str | Path | None = None) -> Path:
     import pybullet as p
     import pybullet_data
 
-    from .build_catalogues import body_extents, direct_client, rounded, urdf_colour, write_catalogue
+    from .measure import body_extents, direct_client, rounded, urdf_colour, write_catalogue
 
     root = Path(pybullet_data.getDataPath())
     entries, skipped = [], {}
@@ -118,7 +118,7 @@ class RandomUrdfSet(ObjectSet):
     def _catalogue(self) -> list[ObjectInfo]:
         import pybullet_data
 
-        from .build_catalogues import read_catalogue
+        from .measure import read_catalogue
 
         root = Path(pybullet_data.getDataPath())
         _, entries = read_catalogue(self._data_file)

@@ -11,39 +11,30 @@ from __future__ import annotations
 
 from typing import Callable
 
+from graspsim.plugins import Registry
+
 from .base import BasePolicy, Policy
 
-_REGISTRY: dict[str, Callable[..., Policy]] = {}
+REGISTRY = Registry("policy")
 
 
 def register(name: str, factory: Callable[..., Policy]) -> None:
     """Register a policy factory under ``name``."""
-    _REGISTRY[name] = factory
+    REGISTRY.register(name, factory)
 
 
 def available() -> tuple[str, ...]:
     """Names of the registered policies, sorted."""
-    return tuple(sorted(_REGISTRY))
+    return REGISTRY.available()
 
 
 def make(name: str, **kwargs) -> Policy:
     """Build the policy called ``name`` with keyword arguments for its constructor.
 
-    ``name`` is a registered name or ``"package.module:factory"``, a callable
-    that an importable module defines (how worker processes of
-    ``graspsim benchmark`` build a user's own policy)."""
-    if name in _REGISTRY:
-        return _REGISTRY[name](**kwargs)
-    if ":" in name:
-        import importlib
-
-        module, _, attribute = name.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module), attribute)
-        except (ImportError, AttributeError) as exc:
-            raise ValueError(f"policy {name!r}: cannot import {attribute!r} from module {module!r} ({exc})") from None
-        return factory(**kwargs)
-    raise ValueError(f"unknown policy {name!r}; available: {', '.join(available())} (or module:factory)")
+    ``name`` is a registered name, ``"package.module:factory"`` or
+    ``"path/to/file.py:factory"`` (how worker processes of ``graspsim benchmark``
+    build a user's own policy; see :mod:`graspsim.plugins`)."""
+    return REGISTRY.make(name, **kwargs)
 
 
 def _random(**kw):

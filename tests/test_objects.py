@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from graspsim.objects import OBJECT_SETS, ObjectInfo, ObjectSet, get_object_set
-from graspsim.objects.build_catalogues import body_bounds
+from graspsim.objects.measure import body_bounds
 from graspsim.objects.mesh_folder import MeshFolderSet, cache_dir, object_name, split_of
 from graspsim.objects.random_urdfs import split_of as random_split_of
 

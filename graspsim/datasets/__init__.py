@@ -6,39 +6,54 @@
 
 Formats (``DATASET_FORMATS``): cornell, jacquard, grasp-anything, ocid, sim
 (the folders written by ``graspsim label``). Loaders are imported on first
-use.
+use; ``register(fmt, loader)`` adds a format, ``"module:loader"`` names a
+user's loader without registering it.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import Callable
+
+from graspsim.plugins import Registry
 
 from graspsim.datasets.sample import GraspDataset, GraspObject, GraspSample, Item
 from graspsim.datasets.splits import SPLIT_KINDS, kfold, split
 
-_LOADERS = {
-    "cornell": "graspsim.datasets.cornell:CornellDataset",
-    "jacquard": "graspsim.datasets.jacquard:JacquardDataset",
-    "grasp-anything": "graspsim.datasets.grasp_anything:GraspAnythingDataset",
-    "ocid": "graspsim.datasets.ocid:OcidGraspDataset",
-    "sim": "graspsim.datasets.sim:SimDataset",
-}
-DATASET_FORMATS = tuple(_LOADERS)
+REGISTRY = Registry("data set format")
 
 
-def loader_class(fmt: str) -> type[GraspDataset]:
-    if fmt not in _LOADERS:
-        raise ValueError(f"data set format must be one of {DATASET_FORMATS}, got {fmt!r}")
-    module, name = _LOADERS[fmt].split(":")
-    return getattr(importlib.import_module(module), name)
+def register(fmt: str, loader: Callable[..., GraspDataset]) -> None:
+    """Register a data-set loader: ``loader(root, **kwargs)`` returns a :class:`GraspDataset`."""
+    REGISTRY.register(fmt, loader)
+
+
+def _lazy(module: str, name: str) -> Callable[..., GraspDataset]:
+    def load(root, **kwargs) -> GraspDataset:
+        return getattr(importlib.import_module(module), name)(root, **kwargs)
+
+    load.__qualname__ = name
+    return load
+
+
+register("cornell", _lazy("graspsim.datasets.cornell", "CornellDataset"))
+register("jacquard", _lazy("graspsim.datasets.jacquard", "JacquardDataset"))
+register("grasp-anything", _lazy("graspsim.datasets.grasp_anything", "GraspAnythingDataset"))
+register("ocid", _lazy("graspsim.datasets.ocid", "OcidGraspDataset"))
+register("sim", _lazy("graspsim.datasets.sim", "SimDataset"))
+#: The built-in formats.
+DATASET_FORMATS = ("cornell", "jacquard", "grasp-anything", "ocid", "sim")
 
 
 def open_dataset(fmt: str, root, **kwargs) -> GraspDataset:
-    """Open the data set at ``root`` written in format ``fmt``."""
-    return loader_class(fmt)(root, **kwargs)
+    """Open the data set at ``root`` written in format ``fmt`` (a registered format,
+    or ``"module:loader"`` / ``"file.py:loader"``)."""
+    if not isinstance(fmt, str) or (fmt not in REGISTRY and ":" not in fmt):
+        raise ValueError(f"data set format must be one of {REGISTRY.available()} or module:loader, got {fmt!r}")
+    return REGISTRY.make(fmt, root, **kwargs)
 
 
 __all__ = [
-    "DATASET_FORMATS", "SPLIT_KINDS", "GraspDataset", "GraspObject", "GraspSample", "Item",
-    "kfold", "loader_class", "open_dataset", "split",
+    "DATASET_FORMATS", "REGISTRY", "SPLIT_KINDS", "GraspDataset", "GraspObject", "GraspSample", "Item",
+    "kfold", "open_dataset", "register", "split",
 ]

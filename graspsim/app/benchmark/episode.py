@@ -9,12 +9,13 @@ cache one environment and their policies between tasks.
 
 An episode record (one JSON line of ``episodes.jsonl``) holds: ``key``
 (``policy/prompt/episode``), ``policy``, ``prompt_kind``, ``episode``,
-``seed``, ``scene_id``, ``suite``, ``objects``, ``layout``, ``target_id``,
+``seed``, ``scene_id``, ``suite``, ``objects``, ``layout``, ``gripper`` (its name), ``target_id``,
 ``target_name``, ``target_category``, ``prompt`` (the prompt's dict),
 ``action`` (u, v, angle, opening_px), ``grasp`` (executed world grasp x, y,
 z [m], yaw [rad], opening [m], or null), ``success``, ``failure_mode``,
-``lifted_ids``, ``rect_success`` / ``rect_iou`` / ``rect_angle_error_deg``
-(null when the target is unlabelled), ``timings_ms`` (environment parts and
+``lifted_ids``, the entries of every per-grasp metric
+(:mod:`graspsim.grasp_metrics`; the rectangle metric's ``rect_success`` /
+``rect_iou`` / ``rect_angle_error_deg``, null when the target is unlabelled), ``timings_ms`` (environment parts and
 ``policy_ms``), ``error`` (null, or the text of a crash), ``scene`` (the
 scene spec without labels) and, for ``Declutter-v0`` (where the attempt
 fields above are those of the round's first grasp), ``attempts``,
@@ -32,6 +33,8 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+
+from graspsim.grasp_metrics import active_metrics
 
 ENVS = {"prompted": "graspsim/PromptedGrasp-v0", "declutter": "graspsim/Declutter-v0"}
 
@@ -159,9 +162,7 @@ def _attempt_fields(info: dict) -> dict:
         "success": bool(info["success"]),
         "failure_mode": info["failure_mode"] or None,
         "lifted_ids": [int(i) for i in info["lifted_ids"]],
-        "rect_success": info.get("rect_success"),
-        "rect_iou": round(float(info["rect_iou"]), 4) if "rect_iou" in info else None,
-        "rect_angle_error_deg": round(float(info["rect_angle_error_deg"]), 3) if "rect_iou" in info else None,
+        **{k: v for metric in active_metrics() for k, v in metric.record_fields(info).items()},
     }
 
 
@@ -179,7 +180,7 @@ def run_episode(task: EpisodeTask) -> dict:
     record = {
         "key": task.key, "policy": task.label, "prompt_kind": task.prompt, "episode": task.episode,
         "seed": task.seed, "scene_id": task.scene_id, "suite": task.suite,
-        "objects": scene["object_set"], "layout": scene["layout"],
+        "objects": scene["object_set"], "layout": scene["layout"], "gripper": reset_info["gripper"],
         "target_id": reset_info["target_id"], "target_name": reset_info["target_name"],
         "target_category": _category(scene["object_set"], reset_info["target_name"]),
         "prompt": reset_info["prompt"],
@@ -232,5 +233,5 @@ def error_record(task: EpisodeTask, error: str) -> dict:
     return {
         "key": task.key, "policy": task.label, "prompt_kind": task.prompt, "episode": task.episode,
         "seed": task.seed, "scene_id": task.scene_id, "suite": task.suite, "success": None,
-        "failure_mode": None, "rect_success": None, "error": error,
+        "failure_mode": None, **{m.rate_key: None for m in active_metrics() if m.rate_key}, "error": error,
     }

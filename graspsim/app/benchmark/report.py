@@ -26,20 +26,27 @@ def _pct(x) -> str:
 
 def results_table(summaries: list[tuple[str, dict]]) -> str:
     """One markdown row per (policy, prompt) group of each ``(scenes, summary)``."""
+    from graspsim.grasp_metrics import active_metrics
+
+    measured = {m for _, summary in summaries for g in summary["groups"].values() for m in g.get("metrics", {})}
+    metrics = [m for m in active_metrics() if m.rate_key and (m.name == "rect" or m.name in measured)]
     rows = [
-        "| policy | scenes | prompt | episodes | success (95% CI) | rect-metric acc. | agreement | main failure modes | latency p50 / p95 ms | episodes/s per worker |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| policy | scenes | prompt | episodes | success (95% CI) | "
+        + "".join(f"{m.title or m.name} | " for m in metrics)
+        + "agreement | main failure modes | latency p50 / p95 ms | episodes/s per worker |",
+        "|---|---|---|---|---|" + "---|" * len(metrics) + "---|---|---|---|",
     ]
     for scenes, summary in summaries:
         for g in summary["groups"].values():
             modes = sorted(((n, m) for m, n in g["failure_modes"].items() if n), reverse=True)[:2]
             lo, hi = g["success_ci95"]
-            rect = _pct(g["rect_accuracy"]) if "rect_accuracy" in g else "-"
+            measured = g.get("metrics", {})
+            cells = "".join(f"{_pct(measured[m.name]['accuracy']) if m.name in measured else '-'} | " for m in metrics)
             agree = _pct(g["agreement_rate"]) if "agreement_rate" in g else "-"
             errors = f" ({g['errors']} errors)" if g["errors"] else ""
             rows.append(
                 f"| {g['policy']} | {scenes} | {g['prompt']} | {g['episodes']}{errors} "
-                f"| {_pct(g['success_rate'])} ({_pct(lo)}–{_pct(hi)}) | {rect} | {agree} "
+                f"| {_pct(g['success_rate'])} ({_pct(lo)}–{_pct(hi)}) | {cells}{agree} "
                 f"| {', '.join(f'{m} {n}' for n, m in modes) or '-'} "
                 f"| {g['policy_latency_ms']['p50']:.1f} / {g['policy_latency_ms']['p95']:.1f} "
                 f"| {g['episodes_per_second_per_worker']:.2f} |"
@@ -66,19 +73,20 @@ def _category_table(summary: dict) -> str:
 
 
 def _agreement_lines(g: dict) -> list[str]:
-    if "agreement" not in g:
-        return []
-    a = g["agreement"]
-    return [
-        f"Agreement of the rectangle metric with lifting, `{g['policy']}/{g['prompt']}` "
-        f"({g['labelled_episodes']} labelled episodes):",
-        "",
-        "| | lifted | not lifted |",
-        "|---|---|---|",
-        f"| rect correct | {a['rect_yes_lift_yes']} | {a['rect_yes_lift_no']} |",
-        f"| rect wrong | {a['rect_no_lift_yes']} | {a['rect_no_lift_no']} |",
-        "",
-    ]
+    lines = []
+    for name, m in g.get("metrics", {}).items():
+        a = m["agreement"]
+        lines += [
+            f"Agreement of {m['title']} with lifting, `{g['policy']}/{g['prompt']}` "
+            f"({m['episodes']} measured episodes):",
+            "",
+            "| | lifted | not lifted |",
+            "|---|---|---|",
+            f"| {name} correct | {a[f'{name}_yes_lift_yes']} | {a[f'{name}_yes_lift_no']} |",
+            f"| {name} wrong | {a[f'{name}_no_lift_yes']} | {a[f'{name}_no_lift_no']} |",
+            "",
+        ]
+    return lines
 
 
 def report_markdown(summary: dict, records: list[dict], figures: list[str]) -> str:
@@ -87,6 +95,7 @@ def report_markdown(summary: dict, records: list[dict], figures: list[str]) -> s
         "# graspsim benchmark report",
         "",
         f"Scenes: {scenes_of(summary)}; seed {c['seed']}; environment {c['env']}; "
+        f"gripper {c.get('gripper', 'franka')}; "
         f"{summary['episodes']} finished episodes, {summary['errors']} errors; "
         f"{summary['workers']} worker(s), backend {summary['backend']}; {summary['elapsed_s']:.0f} s "
         f"({summary['episodes_per_second']:.2f} episodes/s).",
@@ -223,11 +232,12 @@ def write_report(out, summary: dict, records: list[dict]) -> list[str]:
     return figures
 
 
-def _agreement_text(table: dict) -> str:
+def _agreement_text(name: str, table: dict) -> str:
+    width = max(len(name) + 9, 15)
     return "\n".join([
-        "                 lifted   not lifted",
-        f"rect correct   {table['rect_yes_lift_yes']:>7d}   {table['rect_yes_lift_no']:>10d}",
-        f"rect wrong     {table['rect_no_lift_yes']:>7d}   {table['rect_no_lift_no']:>10d}",
+        " " * (width + 2) + "lifted   not lifted",
+        f"{name + ' correct':<{width}}  {table[f'{name}_yes_lift_yes']:>7d}   {table[f'{name}_yes_lift_no']:>10d}",
+        f"{name + ' wrong':<{width}}  {table[f'{name}_no_lift_yes']:>7d}   {table[f'{name}_no_lift_no']:>10d}",
     ])
 
 
@@ -247,11 +257,11 @@ def format_summary(summary: dict) -> str:
         if "declutter_rate" in g:
             lines.append(f"grasp success rate {g['grasp_success_rate']:.3f} over {g['attempts']} attempts, "
                          f"declutter rate {g['declutter_rate']:.3f}")
-        if "agreement" in g:
+        for metric_name, m in g.get("metrics", {}).items():
             lines += [
-                f"rectangle-metric accuracy: {g['rect_accuracy']:.3f} over {g['labelled_episodes']} labelled episode(s)",
-                f"agreement of the two metrics: {g['agreement_rate']:.3f}",
-                _agreement_text(g["agreement"]),
+                f"{m['title']}: {m['accuracy']:.3f} over {m['episodes']} measured episode(s)",
+                f"agreement with lifting: {m['agreement_rate']:.3f}",
+                _agreement_text(metric_name, m["agreement"]),
             ]
     return "\n".join(lines)
 

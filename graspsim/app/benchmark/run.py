@@ -31,7 +31,7 @@ DEFAULT_TIMEOUT_S = 600.0
 class BenchmarkConfig:
     """What to run. ``policies``: registered names (or ``module:factory``), each
     optionally ``name@checkpoint`` to load a checkpoint file; ``policy_kwargs``
-    go to every policy. Scenes come from ``suite`` (a shipped suite name or a
+    go to every policy; ``gripper``: a gripper name (:mod:`graspsim.grippers`). Scenes come from ``suite`` (a shipped suite name or a
     .jsonl file; ``episodes`` defaults to its size) or are generated from
     ``objects``/``layout``/``split``/``object_count`` (``episodes`` default 20)."""
 
@@ -47,6 +47,7 @@ class BenchmarkConfig:
     env: str = "prompted"
     shake: bool = False
     label_targets: bool = False
+    gripper: str = "franka"
     policy_kwargs: dict = field(default_factory=dict)
     figures: bool = True
 
@@ -67,6 +68,11 @@ class BenchmarkConfig:
             raise ValueError(f"episodes must be a positive integer, got {self.episodes!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**31:
             raise ValueError(f"seed must be a non-negative integer below 2**31, got {self.seed!r}")
+        from graspsim.grippers import get_gripper
+
+        if not isinstance(self.gripper, str):
+            raise ValueError(f"gripper must be a gripper name, got {self.gripper!r}")
+        get_gripper(self.gripper)  # ValueError naming the value
         if not isinstance(self.policy_kwargs, dict):
             raise ValueError(f"policy_kwargs must be a dict, got {self.policy_kwargs!r}")
 
@@ -108,7 +114,7 @@ def make_tasks(config: BenchmarkConfig, figures_dir: Path | None, preloaded: tup
         EnvConfig(config.objects, config.layout, prompt, config.object_count, config.split).validated()
     env_kwargs = {"objects": config.objects, "layout": config.layout, "split": config.split,
                   "object_count": list(config.object_count) if isinstance(config.object_count, tuple) else config.object_count,
-                  "shake": config.shake, "label_targets": config.label_targets}
+                  "shake": config.shake, "label_targets": config.label_targets, "gripper": config.gripper}
     specs = []
     for entry in config.policies:
         name, kwargs = policy_spec(entry, config.policy_kwargs)

@@ -33,17 +33,38 @@ def _rate(episodes: int, successes: int) -> dict:
             "ci95": [lo, hi]}
 
 
-def agreement(records: list[dict]) -> dict | None:
-    """2 × 2 counts of rectangle metric against physical success over labelled
-    episodes, or None when no episode was labelled."""
-    pairs = [(r["rect_success"], r["success"]) for r in records if r.get("rect_success") is not None]
+def agreement(records: list[dict], metric: str = "rect", key: str = "rect_success") -> dict | None:
+    """2 × 2 counts of a per-grasp metric's boolean ``key`` against physical success
+    over the episodes where it was measured (``<metric>_yes_lift_no`` ...), or None
+    when it never was."""
+    pairs = [(r[key], r["success"]) for r in records if r.get(key) is not None]
     if not pairs:
         return None
     counts = Counter(pairs)
     return {
-        f"rect_{'yes' if a else 'no'}_lift_{'yes' if b else 'no'}": counts.get((a, b), 0)
+        f"{metric}_{'yes' if a else 'no'}_lift_{'yes' if b else 'no'}": counts.get((a, b), 0)
         for a in (True, False) for b in (True, False)
     }
+
+
+def metric_summaries(records: list[dict]) -> dict:
+    """Per registered per-grasp metric with a rate key: episodes measured, the
+    rate (``accuracy``) and its 2 × 2 agreement with lifting."""
+    from graspsim.grasp_metrics import active_metrics
+
+    out = {}
+    for metric in active_metrics():
+        if not metric.rate_key:
+            continue
+        table = agreement(records, metric.name, metric.rate_key)
+        if table is None:
+            continue
+        n = sum(table.values())
+        yes = table[f"{metric.name}_yes_lift_yes"] + table[f"{metric.name}_yes_lift_no"]
+        agree = table[f"{metric.name}_yes_lift_yes"] + table[f"{metric.name}_no_lift_no"]
+        out[metric.name] = {"title": metric.title or metric.name, "episodes": n, "accuracy": yes / n,
+                            "agreement": table, "agreement_rate": agree / n}
+    return out
 
 
 def _by(records: list[dict], field: str) -> dict:
@@ -77,13 +98,17 @@ def summarise_group(records: list[dict], errors: int = 0) -> dict:
             "p95": float(np.percentile(latencies, 95)) if latencies else 0.0,
         },
     }
-    table = agreement(records)
-    if table is not None:
-        labelled = sum(table.values())
-        group["labelled_episodes"] = labelled
-        group["rect_accuracy"] = (table["rect_yes_lift_yes"] + table["rect_yes_lift_no"]) / labelled
-        group["agreement"] = table
-        group["agreement_rate"] = (table["rect_yes_lift_yes"] + table["rect_no_lift_no"]) / labelled
+    metrics = metric_summaries(records)
+    if metrics:
+        group["metrics"] = metrics
+    if "rect" in metrics:  # the headline metric, also under its long-standing names
+        rect = metrics["rect"]
+        group["labelled_episodes"] = rect["episodes"]
+        group["rect_accuracy"] = rect["accuracy"]
+        group["agreement"] = rect["agreement"]
+        group["agreement_rate"] = rect["agreement_rate"]
+    if records:
+        group["gripper"] = records[0].get("gripper", "franka")
     if records and "attempts" in records[0]:
         attempts = sum(r["attempts"] for r in records)
         group["attempts"] = attempts
