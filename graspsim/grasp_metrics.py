@@ -9,6 +9,12 @@ new measurement to reach every consumer: the environments put its entries in
 policy and prompt, the rate of its ``rate_key`` (when it has one) and its
 2 × 2 agreement with physical success.
 
+Metrics are computed where the environment runs: the worker processes of
+``graspsim benchmark`` see the metrics registered when graspsim is imported
+(this module) and those registered by a module the worker imports (e.g. the
+module of a ``module:factory`` policy); ``--backend serial`` runs in the
+calling process.
+
 The shipped metric is ``rect``: the rectangle metric (:func:`graspsim.metric.match`)
 of the executed grasp's rectangle against the target's positive labels:
 ``rect_success``, ``rect_iou`` (best IoU among labels within the angle
@@ -85,6 +91,10 @@ REGISTRY = Registry("grasp metric")
 def register(name: str, factory: Callable[[], GraspMetric]) -> None:
     """Register a per-grasp metric: ``factory()`` returns the :class:`GraspMetric`."""
     REGISTRY.register(name, factory)
+
+
+def unregister(name: str) -> None:
+    REGISTRY.unregister(name)
 
 
 def available() -> tuple[str, ...]:

@@ -72,6 +72,12 @@ class Registry:
             raise ValueError(f"{self.kind} {name!r}: factory must be callable, got {type(factory).__name__}")
         self._factories[name] = factory
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (ValueError when it is not registered)."""
+        if name not in self._factories:
+            raise ValueError(f"{self.kind} {name!r} is not registered")
+        del self._factories[name]
+
     def available(self) -> tuple[str, ...]:
         """The registered names, sorted."""
         return tuple(sorted(self._factories))

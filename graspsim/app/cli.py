@@ -36,11 +36,11 @@ def _count_range(text: str):
 
 
 def _add_scene_args(p: argparse.ArgumentParser, repeat_prompt: bool = False) -> None:
-    from graspsim.objects import OBJECT_SETS
+    from graspsim.objects import available as object_sets
     from graspsim.prompts import PROMPT_KINDS
     from graspsim.scene import LAYOUTS
 
-    p.add_argument("--objects", default="primitives", help=f"object set ({', '.join(OBJECT_SETS)}) or a folder of meshes")
+    p.add_argument("--objects", default="primitives", help=f"object set ({', '.join(object_sets())}), a folder of meshes, or module:factory")
     p.add_argument("--layout", default="pile", choices=LAYOUTS)
     if repeat_prompt:
         p.add_argument("--prompt", action="append", default=None, choices=PROMPT_KINDS,
@@ -64,6 +64,8 @@ def _add_episode_args(p: argparse.ArgumentParser, repeat_prompt: bool = False) -
     p.add_argument("--resume", action="store_true", help="complete an interrupted run in --out (same settings)")
     p.add_argument("--no-figures", action="store_true", help="do not save a figure per episode")
     p.add_argument("--shake", action="store_true", help="shake the gripper while holding")
+    p.add_argument("--gripper", default="franka",
+                   help="gripper: franka (default), robotiq-2f85, or module:name of a GripperSpec")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -108,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_argument("--scenes", type=int, default=200, help="number of scenes (scene n uses seed + n)")
     label.add_argument("--seed", type=int, default=0)
     label.add_argument("--trials-per-object", type=int, default=TRIALS_PER_OBJECT, help="physics trials per object")
+    label.add_argument("--gripper", default="franka", help="gripper of the trials (franka, robotiq-2f85)")
     label.add_argument("--workers", type=int, default=1, help="worker processes")
     label.add_argument("--backend", default="local", choices=("local", "ray", "serial"), help="as graspsim benchmark")
     label.add_argument("--ray-address", default=None, help="Ray cluster address (default: a local Ray instance)")
@@ -217,7 +220,7 @@ def _benchmark_config(args, policies: list[str], prompts: list[str], env: str = 
     return BenchmarkConfig(
         policies=policies, prompts=prompts, suite=args.suite, objects=args.objects, layout=args.layout,
         split=args.split, object_count=args.object_count, episodes=args.episodes, seed=args.seed, env=env,
-        shake=args.shake, label_targets=args.label_targets, policy_kwargs=_policy_kwargs(args),
+        shake=args.shake, label_targets=args.label_targets, gripper=args.gripper, policy_kwargs=_policy_kwargs(args),
         figures=not args.no_figures,
     )
 
@@ -291,7 +294,7 @@ def _label(args) -> int:
 
     config = LabelConfig(
         objects=args.objects, layout=args.layout, scenes=args.scenes, seed=args.seed, split=args.split,
-        object_count=args.object_count, trials_per_object=args.trials_per_object,
+        object_count=args.object_count, trials_per_object=args.trials_per_object, gripper=args.gripper,
     )
     print(format_label_summary(label_dataset(config, args.out, workers=args.workers, progress=not args.quiet,
                                              backend=args.backend, ray_address=args.ray_address)))

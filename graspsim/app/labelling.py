@@ -31,6 +31,7 @@ class LabelConfig:
     object_count: int | tuple[int, int] | None = None
     trials_per_object: int = TRIALS_PER_OBJECT
     min_visible_px: int = MIN_VISIBLE_PX
+    gripper: str = "franka"
 
     def check(self) -> None:
         from graspsim.objects import OBJECT_SETS, get_object_set
@@ -46,6 +47,10 @@ class LabelConfig:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.object_count is not None:
             check_count_range(self.object_count)
+        from graspsim.grippers import available_grippers
+
+        if self.gripper not in available_grippers():
+            raise ValueError(f"gripper must be one of {available_grippers()}, got {self.gripper!r}")
         try:
             object_set = get_object_set(self.objects)
         except (KeyError, ValueError) as exc:
@@ -57,6 +62,8 @@ class LabelConfig:
         d = asdict(self)
         if isinstance(d["object_count"], tuple):
             d["object_count"] = list(d["object_count"])
+        if d["gripper"] == "franka":
+            del d["gripper"]  # data sets written before grippers were data stay resumable
         return d
 
 
@@ -71,10 +78,12 @@ def _label_one(args) -> dict:
     from graspsim.objects import get_object_set
     from graspsim.sim.scene_builder import generate_scene
 
-    if "world" not in _WORKER:
+    if _WORKER.get("gripper") != config.gripper:
         from graspsim.sim.world import World
 
-        _WORKER["world"] = World()
+        if "world" in _WORKER:
+            _WORKER["world"].close()
+        _WORKER["world"], _WORKER["gripper"] = World(gripper=config.gripper), config.gripper
     world = _WORKER["world"]
     object_set = get_object_set(config.objects)
     spec = generate_scene(world, object_set, config.layout, config.object_count, config.split, seed=config.seed + number)
