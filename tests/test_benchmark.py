@@ -60,7 +60,7 @@ def test_summary_report_and_figures(serial_run):
     assert sum(g["failure_modes"].values()) == 2 - g["successes"]
     assert g["policy_latency_ms"]["p50"] <= g["policy_latency_ms"]["p95"]
     report = (out / "report.md").read_text()
-    assert "| analytic | primitives pile | point | 2 |" in report
+    assert "| analytic | franka | primitives pile | point | 2 |" in report
     assert (out / "figures" / "success_by_category.png").is_file() and (out / "figures" / "failure_modes.png").is_file()
 
 

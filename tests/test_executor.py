@@ -83,3 +83,43 @@ def test_bad_grasp_and_target_raise(world):
         Executor(world).execute(TopDownGrasp(0, 0, 0.01, 0.0, -0.01), target=0)
     with pytest.raises(ValueError, match="target"):
         Executor(world).execute(box_grasp(), target=9)
+
+
+@pytest.mark.parametrize("case, mode", [
+    ("success", None), ("collision", "collision_on_approach"), ("no_contact", "no_contact"),
+    ("wrong_object", "wrong_object"), ("slipped", "slipped"),
+])
+def test_fast_schedule_gives_the_full_schedules_outcome(world, case, mode):
+    """The labeller's FAST schedule (kinematic approach test, quicker lift and hold,
+    fewer solver iterations) reaches the same outcome as FULL on each constructed case."""
+    from graspsim.sim.executor import FAST
+
+    if case == "slipped":
+        make_heavy(world, 0)
+    grasp = {"success": box_grasp(), "collision": box_grasp(opening=0.01), "slipped": box_grasp(),
+             "no_contact": TopDownGrasp(-0.08, 0.08, 0.01, 0.3, 0.04), "wrong_object": cyl_grasp()}[case]
+    out = Executor(world, schedule=FAST).execute(grasp, target=0)
+    assert out.failure_mode == mode and out.success == (mode is None)
+    assert p.getPhysicsEngineParameters(physicsClientId=world.client)["numSolverIterations"] == world.solver_iterations
+
+
+def test_fast_schedule_sees_an_obstacle_above_the_grasp(world):
+    """An object the hand would meet on its way down (not at the grasp pose) stops the FAST attempt."""
+    from graspsim.sim.executor import FAST
+
+    prims = get_object_set("primitives")
+    # a box floating (fixed in place) 6 cm above the grasp, in the descending palm's path
+    index = world.add_object(prims, BOX, 1.0, [0.0, 0.0, 0.11], [0, 0, 0, 1])
+    p.changeDynamics(world.objects[index], -1, mass=0, physicsClientId=world.client)
+    out = Executor(world, schedule=FAST).execute(box_grasp(), target=0)
+    assert out.failure_mode == "collision_on_approach"
+
+
+@pytest.mark.parametrize("kwargs, field", [({"approach": "teleport"}, "approach"), ({"hold_time": 0.0}, "hold_time"),
+                                           ({"lift_speed": math.inf}, "lift_speed"),
+                                           ({"solver_iterations": 0}, "solver_iterations")])
+def test_bad_schedules_name_the_field(kwargs, field):
+    from graspsim.sim.executor import Schedule
+
+    with pytest.raises(ValueError, match=f"schedule {field}"):
+        Schedule(**kwargs)

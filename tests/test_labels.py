@@ -256,3 +256,26 @@ def test_shipped_suites_are_labelled_test_split_scenes(name):
     assert sum(len(l.positive) for s in scenes for l in s.labels.values()) > 0
     with pytest.raises(ValueError, match="suite must be one of"):
         suites.load("no-such-suite")
+
+
+def test_dense_labels_try_many_candidates_including_ones_a_policy_would_reject():
+    """The labeller tries >= 30 candidates of an object, and does not drop those whose
+    hand would touch a neighbour (the physics decides, not the policies' clearance test)."""
+    from graspsim.geometry.clearance import grasp_clear, height_map
+    from graspsim.grasp import world_to_image
+    from graspsim.sim.trials import trial_grasps
+
+    objects = get_object_set("primitives")
+    with World() as world:
+        world.add_object(objects, "red box", 1.0, [0.0, 0.0, 0.0201], [0, 0, 0, 1])
+        world.add_object(objects, "yellow cylinder", 1.0, [0.035, 0.0, 0.0251], [0, 0, 0, 1])  # a close neighbour
+        world.settle()
+        frame = world.render(None)
+        grasps, n_candidates, n_possible = trial_grasps(world, frame, 0, 32)
+        cam = world.camera
+        full = height_map(frame["depth"], cam.intrinsics, cam.extrinsics)
+        clear = [grasp_clear(full, frame["depth"], cam.intrinsics, cam.extrinsics,
+                             *world_to_image(g, cam).as_rect()[:4]) for g in grasps]
+    assert len(grasps) == 32 and n_candidates >= n_possible >= 32
+    assert not all(clear)  # some tried grasps would touch the cylinder: kept for the physics to judge
+    assert all(g.opening_m <= world.gripper_spec.max_opening_m + 1e-9 for g in grasps)

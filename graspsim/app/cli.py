@@ -192,6 +192,19 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--objects", default="primitives")
     sc.add_argument("--layout", default="pile")
     sc.add_argument("--seed", type=int, default=0)
+    bl = bench_sub.add_parser("label", help="labelling engine: physics trials per second per core, and --validate "
+                                            "its agreement with the full executor")
+    bl.add_argument("--objects", default="primitives", help="object set of the speed measurement (default primitives)")
+    bl.add_argument("--layout", default="pile", choices=LAYOUTS)
+    bl.add_argument("--split", default="train", choices=("all", "train", "test"))
+    bl.add_argument("--scenes", type=int, default=10, help="scenes labelled for the speed measurement (default 10)")
+    bl.add_argument("--seed", type=int, default=0)
+    bl.add_argument("--trials-per-object", type=int, default=TRIALS_PER_OBJECT)
+    bl.add_argument("--validate", type=int, default=None, metavar="N",
+                    help="instead: run N sampled trials on both schedules and print their agreement (e.g. 500)")
+    bl.add_argument("--validate-sets", default="primitives,random-urdfs,household",
+                    help="object sets the validation samples in turn (comma-separated)")
+    bl.add_argument("--quiet", action="store_true", help="no progress bar")
     metric = bench_sub.add_parser("metric", help="rectangle-metric evaluation speed")
     metric.add_argument("--predictions", type=int, default=10000)
     metric.add_argument("--ground-truth", type=int, default=20, help="ground-truth rectangles per prediction")
@@ -262,6 +275,17 @@ def _compare(args) -> int:
 
 
 def _bench(args) -> int:
+    if args.bench == "label":
+        from graspsim.app.bench_label import bench_label, format_bench_label, format_validate_label, validate_label
+
+        if args.validate is not None:
+            sets = tuple(x.strip() for x in args.validate_sets.split(",") if x.strip())
+            print(format_validate_label(validate_label(args.validate, sets, args.seed, args.layout, args.split,
+                                                       progress=not args.quiet)))
+        else:
+            print(format_bench_label(bench_label(args.objects, args.layout, args.scenes, args.seed, args.split,
+                                                 args.trials_per_object, progress=not args.quiet)))
+        return 0
     if args.bench == "policy":
         from graspsim.app.bench import bench_policy, format_bench_policy
 

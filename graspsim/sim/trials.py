@@ -1,14 +1,22 @@
-"""Simulated grasp trials: ground-truth labels of a scene's objects (Jacquard's SGT idea).
+"""Simulated grasp trials: dense ground-truth labels of a scene's objects (Jacquard's SGT idea).
 
-For each visible object of a scene, antipodal candidates are generated from
-the rendered mask and depth (:mod:`graspsim.geometry.candidates`) and filtered by
-cheap geometric checks; up to ``trials_per_object`` spread-out survivors are
-tried in physics, each on an exact rebuild of the scene from its spec, by
-the same :class:`~graspsim.sim.executor.Executor` the environments use, with
-the world's gripper. Grasps that lift the object are its positive labels
-(:class:`graspsim.labels.ObjectLabels`), the others its negatives. Values are
-rounded to the micrometre / microradian *before* the trial, so a stored label
-is exactly the grasp that was tried.
+For each visible object of a scene, candidates covering the object are
+generated from the rendered mask and depth
+(:func:`graspsim.geometry.candidates.object_candidates`: every jaw-wide band at
+``N_ANGLES`` closing angles, two openings each). Before physics only what is
+physically impossible is dropped: an opening wider than the gripper's stroke,
+or fingers that would land on the object itself (its own height map under a
+finger footprint). The policies' clearance test against the *neighbours* is
+not a filter: the physics decides, so the ground truth does not lean toward
+what the heuristic policies pick. Up to ``trials_per_object`` spread-out
+survivors are tried, each on an exact rebuild of the scene from its spec,
+by the :class:`~graspsim.sim.executor.Executor` with the world's gripper on
+the labeller's :data:`~graspsim.sim.executor.FAST` schedule (its agreement with
+the environments' full schedule: ``graspsim bench label --validate``). Grasps
+that lift the object are its positive labels, the others its negatives with
+their failure modes (:class:`graspsim.labels.ObjectLabels`). Values are rounded
+to the micrometre / microradian *before* the trial, so a stored label is
+exactly the grasp that was tried.
 """
 
 from __future__ import annotations
@@ -21,77 +29,90 @@ import numpy as np
 from graspsim.grasp import TopDownGrasp, image_to_world
 from graspsim.labels import ObjectLabels
 
-TRIALS_PER_OBJECT = 12
+TRIALS_PER_OBJECT = 32
 MIN_VISIBLE_PX = 40
 ROUND_DECIMALS = 6
 
 
 @dataclass
 class LabelStats:
-    """What labelling cost: trials run and their wall-clock seconds."""
+    """What labelling cost: trials run and their wall-clock seconds (candidate
+    generation, scene rebuilds, and the attempts in physics)."""
 
     trials: int = 0
     trial_seconds: float = 0.0
     candidate_seconds: float = 0.0
+    build_seconds: float = 0.0
     per_object: dict[int, int] = field(default_factory=dict)
 
     def add(self, other: "LabelStats") -> None:
         self.trials += other.trials
         self.trial_seconds += other.trial_seconds
         self.candidate_seconds += other.candidate_seconds
+        self.build_seconds += other.build_seconds
 
 
 def _rounded(grasp: TopDownGrasp) -> TopDownGrasp:
     return TopDownGrasp(*(round(float(x), ROUND_DECIMALS) for x in grasp.as_array()))
 
 
-def label_objects(world, spec, frame: dict, targets, trials_per_object: int = TRIALS_PER_OBJECT, object_set=None):
+def trial_grasps(world, frame: dict, index: int, trials_per_object: int = TRIALS_PER_OBJECT):
+    """The world grasps the labeller tries on object ``index`` of the rendered
+    ``frame`` (depth, segmentation), and the counts (candidates, physically possible)."""
+    from graspsim.geometry.candidates import object_candidates, spread_subset
+    from graspsim.geometry.clearance import height_map
+
+    camera, gripper = world.camera, world.gripper_spec
+    depth, mask = frame["depth"], frame["segmentation"] == index + 1
+    own = height_map(np.where(mask, depth, 0.0).astype(np.float32), camera.intrinsics, camera.extrinsics)
+    cands = object_candidates(mask, depth, camera, hmap=own, gripper=gripper)
+    possible = [c.grasp for c in cands if c.fits and c.clear]  # clear of the object itself
+    chosen = [possible[j] for j in spread_subset(possible, trials_per_object)]
+    return [_rounded(image_to_world(g, depth, camera, gripper)) for g in chosen], len(cands), len(possible)
+
+
+def label_objects(world, spec, frame: dict, targets, trials_per_object: int = TRIALS_PER_OBJECT, object_set=None,
+                  schedule=None):
     """Label the object indices ``targets`` of the scene ``spec`` by trials in ``world``.
 
     ``frame`` is the scene's rendering (rgb, depth, segmentation) before any
-    trial. The world is rebuilt from ``spec`` before every trial and once at
-    the end, so it is left exactly as the spec describes. Returns
+    trial; ``schedule``: the executor's (default: :data:`graspsim.sim.executor.FAST`).
+    The world is rebuilt from ``spec`` before every trial and once at the end,
+    so it is left exactly as the spec describes. Returns
     ({index: ObjectLabels}, LabelStats).
     """
-    from graspsim.geometry.candidates import object_candidates, spread_subset
-    from graspsim.geometry.clearance import height_map
     from graspsim.objects import get_object_set
-    from graspsim.sim.executor import Executor
+    from graspsim.sim.executor import FAST, Executor
     from graspsim.sim.scene_builder import build_scene
 
     if not (isinstance(trials_per_object, (int, np.integer)) and trials_per_object >= 1):
         raise ValueError(f"trials_per_object must be a positive integer, got {trials_per_object!r}")
     object_set = object_set or get_object_set(spec.object_set)
-    camera = world.camera
-    depth, seg = frame["depth"], frame["segmentation"]
-    gripper = world.gripper_spec
-    hmap = height_map(depth, camera.intrinsics, camera.extrinsics)
-    executor = Executor(world)
+    executor = Executor(world, schedule=FAST if schedule is None else schedule)
     stats = LabelStats()
     labels: dict[int, ObjectLabels] = {}
     for index in targets:
         t0 = time.perf_counter()
-        cands = object_candidates(seg == index + 1, depth, camera, hmap=hmap, gripper=gripper)
-        passing = [c.grasp for c in cands if c.passes]
-        chosen = [passing[j] for j in spread_subset(passing, trials_per_object)]
+        grasps, n_candidates, n_possible = trial_grasps(world, frame, index, trials_per_object)
         stats.candidate_seconds += time.perf_counter() - t0
         positive, negative, modes = [], [], []
-        t1 = time.perf_counter()
-        for grasp in chosen:
-            world_grasp = _rounded(image_to_world(grasp, depth, camera, gripper))
+        for world_grasp in grasps:
+            t1 = time.perf_counter()
             build_scene(world, spec, object_set)
+            t2 = time.perf_counter()
             outcome = executor.execute(world_grasp, index)
+            stats.build_seconds += t2 - t1
+            stats.trial_seconds += time.perf_counter() - t1
             if outcome.success:
                 positive.append(world_grasp.as_array())
             else:
                 negative.append(world_grasp.as_array())
                 modes.append(outcome.failure_mode)
-        stats.trial_seconds += time.perf_counter() - t1
-        stats.trials += len(chosen)
-        stats.per_object[index] = len(chosen)
+        stats.trials += len(grasps)
+        stats.per_object[index] = len(grasps)
         labels[index] = ObjectLabels(
-            np.array(positive).reshape(-1, 5), np.array(negative).reshape(-1, 5), tuple(modes), len(cands), len(passing),
-            gripper.name,
+            np.array(positive).reshape(-1, 5), np.array(negative).reshape(-1, 5), tuple(modes), n_candidates, n_possible,
+            world.gripper_spec.name,
         )
     build_scene(world, spec, object_set)
     return labels, stats

@@ -31,21 +31,21 @@ def results_table(summaries: list[tuple[str, dict]]) -> str:
     measured = {m for _, summary in summaries for g in summary["groups"].values() for m in g.get("metrics", {})}
     metrics = [m for m in active_metrics() if m.rate_key and (m.name == "rect" or m.name in measured)]
     rows = [
-        "| policy | scenes | prompt | episodes | success (95% CI) | "
+        "| policy | gripper | scenes | prompt | episodes | success (95% CI) | "
         + "".join(f"{m.title or m.name} | " for m in metrics)
         + "agreement | main failure modes | latency p50 / p95 ms | episodes/s per worker |",
-        "|---|---|---|---|---|" + "---|" * len(metrics) + "---|---|---|---|",
+        "|---|---|---|---|---|---|" + "---|" * len(metrics) + "---|---|---|---|",
     ]
     for scenes, summary in summaries:
         for g in summary["groups"].values():
             modes = sorted(((n, m) for m, n in g["failure_modes"].items() if n), reverse=True)[:2]
             lo, hi = g["success_ci95"]
-            measured = g.get("metrics", {})
+            measured = g.get("metrics") or ({"rect": {"accuracy": g["rect_accuracy"]}} if "rect_accuracy" in g else {})
             cells = "".join(f"{_pct(measured[m.name]['accuracy']) if m.name in measured else '-'} | " for m in metrics)
             agree = _pct(g["agreement_rate"]) if "agreement_rate" in g else "-"
             errors = f" ({g['errors']} errors)" if g["errors"] else ""
             rows.append(
-                f"| {g['policy']} | {scenes} | {g['prompt']} | {g['episodes']}{errors} "
+                f"| {g['policy']} | {summary.get('config', {}).get('gripper', 'franka')} | {scenes} | {g['prompt']} | {g['episodes']}{errors} "
                 f"| {_pct(g['success_rate'])} ({_pct(lo)}–{_pct(hi)}) | {cells}{agree} "
                 f"| {', '.join(f'{m} {n}' for n, m in modes) or '-'} "
                 f"| {g['policy_latency_ms']['p50']:.1f} / {g['policy_latency_ms']['p95']:.1f} "
