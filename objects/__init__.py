@@ -53,11 +53,18 @@ def _household() -> ObjectSet:
     return HouseholdSet()
 
 
+def _procedural() -> ObjectSet:
+    from .procedural import ProceduralSet
+
+    return ProceduralSet()
+
+
 register("primitives", _primitives)
 register("random-urdfs", _random_urdfs)
 register("household", _household)
+register("procedural", _procedural)
 #: The built-in object set names.
-OBJECT_SETS = ("primitives", "random-urdfs", "household")
+OBJECT_SETS = ("primitives", "random-urdfs", "household", "procedural")
 
 
 def _looks_like_path(value: str) -> bool:
