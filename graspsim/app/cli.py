@@ -66,6 +66,9 @@ def _add_episode_args(p: argparse.ArgumentParser, repeat_prompt: bool = False) -
     p.add_argument("--shake", action="store_true", help="shake the gripper while holding")
     p.add_argument("--gripper", default="franka",
                    help="gripper: franka (default), robotiq-2f85, or module:name of a GripperSpec")
+    p.add_argument("--appearance", default="catalogue", choices=("catalogue", "randomised"),
+                   help="catalogue colours (default), or randomised object colours/textures, table, light and "
+                        "camera height per scene (--split applies the held-out rule)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -103,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("runs", nargs="+", type=Path, help="folders (each with summary.json)")
 
     label = sub.add_parser("label", help="label generated scenes by simulated grasp trials and write a data set")
-    label.add_argument("--objects", default="primitives", help="object set or a folder of meshes")
+    label.add_argument("--objects", default="primitives",
+                       help="object set, a folder of meshes, or several sets separated by commas (scene n uses set n mod k)")
     label.add_argument("--layout", default="pile", choices=LAYOUTS)
     label.add_argument("--split", default="train", choices=("all", "train", "test"), help="object split (default train)")
     label.add_argument("--object-count", type=_count_range, default=None, help="N or MIN,MAX objects per scene")
@@ -128,10 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a learned policy")
     train_sub = train.add_subparsers(dest="model", required=True)
     tg = train_sub.add_parser("graspsam", help="train GraspSAM on a grasp data set (re-run the same command to resume)")
-    tg.add_argument("--variant", default="tiny", help="tiny | vit_t | vit_b | vit_l | vit_h")
+    tg.add_argument("--variant", default="tiny",
+                    help="tiny | tiny_rgbd (tiny + depth as heights above the table) | vit_t | vit_b | vit_l | vit_h")
     tg.add_argument("--sam-checkpoint", default=None, help="official SAM / MobileSAM weights for vit_* variants")
     tg.add_argument("--data", required=True, help="training data set folder (several: comma-separated)")
-    tg.add_argument("--init", default=None, help="GraspSAM checkpoint to start from (fine-tuning)")
+    tg.add_argument("--init", "--init-from", dest="init", default=None,
+                    help="GraspSAM checkpoint to start from (fine-tuning); for tiny_rgbd also a tiny checkpoint "
+                         "(its weights loaded, the depth stem starting at zero)")
     tg.add_argument("--data-format", default="sim", help="sim | cornell | jacquard | grasp-anything | ocid")
     tg.add_argument("--val", default=None, help="validation data set (default: an object-wise 10%% hold-out of --data)")
     tg.add_argument("--val-format", default=None)
@@ -164,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev_sub = ev.add_subparsers(dest="model", required=True)
     eg = ev_sub.add_parser("graspsam", help="top-1 rectangle accuracy of a GraspSAM checkpoint per prompt kind")
     eg.add_argument("--checkpoint", required=True)
+    eg.add_argument("--variant", default=None,
+                    help="the variant the checkpoint must hold (default: whatever it holds; tiny_rgbd reads depth)")
     eg.add_argument("--data", required=True)
     eg.add_argument("--data-format", default="sim")
     eg.add_argument("--seed", type=int, default=0, help="seed of the prompt draws")
@@ -233,7 +242,8 @@ def _benchmark_config(args, policies: list[str], prompts: list[str], env: str = 
     return BenchmarkConfig(
         policies=policies, prompts=prompts, suite=args.suite, objects=args.objects, layout=args.layout,
         split=args.split, object_count=args.object_count, episodes=args.episodes, seed=args.seed, env=env,
-        shake=args.shake, label_targets=args.label_targets, gripper=args.gripper, policy_kwargs=_policy_kwargs(args),
+        shake=args.shake, label_targets=args.label_targets, gripper=args.gripper, appearance=args.appearance,
+        policy_kwargs=_policy_kwargs(args),
         figures=not args.no_figures,
     )
 
@@ -354,8 +364,9 @@ def _eval(args) -> int:
     from graspsim.policies.graspsam.train import evaluate_checkpoint
 
     r = evaluate_checkpoint(args.checkpoint, args.data, args.data_format, args.seed, progress=not args.quiet,
-                            colour_refine=args.colour_refine)
-    print(f"{r['examples']} labelled objects of {r['data']}" + (", after colour refinement" if r["colour_refine"] else ""))
+                            colour_refine=args.colour_refine, variant=args.variant)
+    print(f"{r['examples']} labelled objects of {r['data']} ({r['variant']})"
+          + (", after colour refinement" if r["colour_refine"] else ""))
     for kind in ("point", "box"):
         print(f"{kind:>5}: top-1 {r[kind]['top1']:.3f}, top-5 {r[kind]['top5']:.3f}")
     print(f"mean top-1: {r['top1']:.3f}")

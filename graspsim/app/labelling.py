@@ -1,7 +1,8 @@
 """``graspsim label``: generate scenes, label them by simulated trials, write a data set.
 
-Scene ``n`` of a run is generated from seed ``seed + n``, labelled by
-:func:`graspsim.labels.label_scene` and written by
+Scene ``n`` of a run is generated from seed ``seed + n`` (of object set ``n mod k``
+when several are given), labelled by
+:func:`graspsim.sim.trials.label_scene` and written by
 :func:`graspsim.datasets.sim.write_scene`; every scene is a function of the
 configuration and its number alone, so the data set is the same whatever
 the number of worker processes. Scenes run as tasks of
@@ -33,6 +34,11 @@ class LabelConfig:
     min_visible_px: int = MIN_VISIBLE_PX
     gripper: str = "franka"
 
+    def object_sets(self) -> list[str]:
+        """The object sets of the run: scene ``n`` uses set ``n mod len(sets)``
+        (``objects`` names one set, or several separated by commas)."""
+        return [name.strip() for name in self.objects.split(",")] if "," in self.objects else [self.objects]
+
     def check(self) -> None:
         from graspsim.objects import OBJECT_SETS, get_object_set
         from graspsim.scene import LAYOUTS, check_count_range
@@ -51,12 +57,15 @@ class LabelConfig:
 
         if self.gripper not in available_grippers():
             raise ValueError(f"gripper must be one of {available_grippers()}, got {self.gripper!r}")
-        try:
-            object_set = get_object_set(self.objects)
-        except (KeyError, ValueError) as exc:
-            raise ValueError(f"objects must be one of {sorted(OBJECT_SETS)} or a folder of meshes: {exc}") from None
-        if not object_set.objects(self.split):
-            raise ValueError(f"object set {self.objects!r} has no objects in split {self.split!r}")
+        if not isinstance(self.objects, str) or not all(self.object_sets()):
+            raise ValueError(f"objects must name object sets separated by commas, got {self.objects!r}")
+        for name in self.object_sets():
+            try:
+                object_set = get_object_set(name)
+            except (KeyError, ValueError) as exc:
+                raise ValueError(f"objects must be one of {sorted(OBJECT_SETS)} or a folder of meshes: {exc}") from None
+            if not object_set.objects(self.split):
+                raise ValueError(f"object set {name!r} has no objects in split {self.split!r}")
 
     def header(self) -> dict:
         d = asdict(self)
@@ -85,7 +94,8 @@ def _label_one(args) -> dict:
             _WORKER["world"].close()
         _WORKER["world"], _WORKER["gripper"] = World(gripper=config.gripper), config.gripper
     world = _WORKER["world"]
-    object_set = get_object_set(config.objects)
+    sets = config.object_sets()
+    object_set = get_object_set(sets[number % len(sets)])
     spec = generate_scene(world, object_set, config.layout, config.object_count, config.split, seed=config.seed + number)
     frame, labels, stats = label_scene(world, spec, config.trials_per_object, config.min_visible_px, object_set)
     write_scene(Path(out), number, spec, frame, labels, world.camera, object_set)

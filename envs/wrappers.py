@@ -1,0 +1,191 @@
+"""Wrappers that make the graspsim environments fit the RL libraries researchers use.
+
+The base observation nests the prompt (a Dict) inside a Dict and holds arrays
+no library policy treats as an image or a vector; the action is in pixels.
+These wrappers compose with ``gym.make`` and ``gymnasium.make_vec``:
+
+- :class:`FlatPrompt`: a one-level Dict of images and flat vectors, what
+  Stable-Baselines3's ``MultiInputPolicy`` takes without warnings: ``rgb``
+  (H×W×3 uint8); ``height`` (H×W×1 uint8: height above the table, 0 at the
+  table, 255 at ``max_height_m``, from depth and the camera matrices);
+  ``intrinsics`` (9,), ``extrinsics`` (16,) and ``gripper`` (7,) flattened;
+  and the prompt as ``prompt_kind`` (Discrete over ``PROMPT_KINDS``),
+  ``prompt_points`` (20,: u0, v0, u1, ...), ``prompt_labels``, ``prompt_box``,
+  ``prompt_mask`` (H×W×1 uint8, 255 inside), ``prompt_text`` (the
+  fixed-length ASCII code array). The ground-truth ``segmentation`` is not
+  passed on.
+- :class:`ImageObservation`: one channels-first uint8 image ``(5, S, S)`` for
+  CNN policies, resized to ``size`` × ``size`` pixels: R, G, B; the height
+  above the table from depth and the camera matrices, 0 at the table and 255
+  at ``max_height_m`` (clipped; missing depth 0); and the prompt drawn as a
+  channel: each positive point a Gaussian blob of ``point_sigma_px`` (in the
+  full image's pixels, peak 255), a box filled with 255, a mask as is (255
+  inside), a text prompt nothing (it has no place in the image; use
+  ``FlatPrompt`` for text).
+- :class:`NormalisedAction`: actions in [-1, 1]^4 mapped linearly to the
+  wrapped environment's action box (u, v, angle, opening_px): -1 is its low
+  bound, +1 its high bound.
+
+Registered ids composing them (``import graspsim`` registers them):
+``graspsim/PromptedGraspImage-v0`` = PromptedGrasp-v0 + ImageObservation +
+NormalisedAction (CNN policies: PPO / SAC ``"CnnPolicy"``), and
+``graspsim/PromptedGraspFlat-v0`` = PromptedGrasp-v0 + FlatPrompt +
+NormalisedAction (``"MultiInputPolicy"``). Keyword arguments of ``gym.make``
+go to the base environment, except ``image_size`` (image id) and
+``max_height_m``. Same seed, same observations: the wrappers draw no random numbers.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+IMAGE_CHANNELS = ("red", "green", "blue", "height", "prompt")
+
+
+class FlatPrompt(gym.ObservationWrapper):
+    """One-level Dict of images and flat vectors (see the module docstring)."""
+
+    def __init__(self, env: gym.Env, max_height_m: float = 0.15):
+        super().__init__(env)
+        base = env.observation_space
+        if not isinstance(base, spaces.Dict) or "prompt" not in base.spaces:
+            raise ValueError("FlatPrompt wraps a graspsim environment (a Dict observation with a 'prompt')")
+        if not (np.isfinite(max_height_m) and max_height_m > 0):
+            raise ValueError(f"max_height_m must be a positive number, got {max_height_m!r}")
+        self.max_height_m = float(max_height_m)
+        h, w = base["rgb"].shape[:2]
+        prompt = base["prompt"]
+
+        def flat(space: spaces.Box) -> spaces.Box:
+            return spaces.Box(space.low.reshape(-1), space.high.reshape(-1), (int(np.prod(space.shape)),), space.dtype)
+
+        self.observation_space = spaces.Dict({
+            "rgb": base["rgb"],
+            "height": spaces.Box(0, 255, (h, w, 1), np.uint8),
+            "intrinsics": flat(base["intrinsics"]),
+            "extrinsics": flat(base["extrinsics"]),
+            **({"gripper": base["gripper"]} if "gripper" in base.spaces else {}),
+            "prompt_kind": prompt["kind"],
+            "prompt_points": flat(prompt["points"]),
+            "prompt_labels": prompt["labels"],
+            "prompt_box": prompt["box"],
+            "prompt_mask": spaces.Box(0, 255, (h, w, 1), np.uint8),
+            "prompt_text": prompt["text"],
+        })
+
+    def observation(self, observation: dict) -> dict:
+        p = observation["prompt"]
+        out = {
+            "rgb": observation["rgb"],
+            "height": height_image(observation, self.max_height_m)[..., None],
+            "intrinsics": np.asarray(observation["intrinsics"], np.float32).reshape(-1),
+            "extrinsics": np.asarray(observation["extrinsics"], np.float32).reshape(-1),
+            "prompt_kind": p["kind"],
+            "prompt_points": np.asarray(p["points"], np.float32).reshape(-1),
+            "prompt_labels": p["labels"],
+            "prompt_box": p["box"],
+            "prompt_mask": (np.asarray(p["mask"]) > 0).astype(np.uint8)[..., None] * np.uint8(255),
+            "prompt_text": p["text"],
+        }
+        if "gripper" in self.observation_space.spaces:
+            out["gripper"] = observation["gripper"]
+        return out
+
+
+def height_image(observation: dict, max_height_m: float) -> np.ndarray:
+    """Height above the table as uint8 H×W: 0 at the table (and missing depth), 255 at ``max_height_m``."""
+    from graspsim.geometry.clearance import heights_above_table
+
+    heights = np.nan_to_num(heights_above_table(np.asarray(observation["depth"], np.float32),
+                                                observation["intrinsics"], observation["extrinsics"]), nan=0.0)
+    return np.rint(np.clip(heights / max_height_m, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+class ImageObservation(gym.ObservationWrapper):
+    """Channels-first uint8 ``(5, size, size)`` image: RGB, height, prompt (see the module docstring)."""
+
+    def __init__(self, env: gym.Env, size: int = 84, max_height_m: float = 0.15, point_sigma_px: float = 6.0):
+        super().__init__(env)
+        if not (isinstance(size, (int, np.integer)) and 16 <= size <= 1024):
+            raise ValueError(f"image size must be an integer in [16, 1024], got {size!r}")
+        if not (np.isfinite(max_height_m) and max_height_m > 0):
+            raise ValueError(f"max_height_m must be a positive number, got {max_height_m!r}")
+        if not (np.isfinite(point_sigma_px) and point_sigma_px > 0):
+            raise ValueError(f"point_sigma_px must be a positive number, got {point_sigma_px!r}")
+        self.size = int(size)
+        self.max_height_m = float(max_height_m)
+        self.point_sigma_px = float(point_sigma_px)
+        self.observation_space = spaces.Box(0, 255, (len(IMAGE_CHANNELS), self.size, self.size), np.uint8)
+
+    def observation(self, observation: dict) -> np.ndarray:
+        import cv2
+
+        from graspsim.prompts import Prompt
+
+        rgb = np.asarray(observation["rgb"], np.uint8)
+        h, w = rgb.shape[:2]
+        height = height_image(observation, self.max_height_m)
+        prompt = prompt_channel(Prompt.from_observation(observation["prompt"]), (h, w), self.point_sigma_px)
+        channels = [rgb[..., 0], rgb[..., 1], rgb[..., 2], height, prompt]
+        small = [cv2.resize(np.asarray(c, np.float32), (self.size, self.size), interpolation=cv2.INTER_AREA) for c in channels]
+        return np.ascontiguousarray(np.clip(np.rint(np.stack(small)), 0, 255).astype(np.uint8))
+
+
+def prompt_channel(prompt, shape: tuple[int, int], sigma_px: float) -> np.ndarray:
+    """The prompt drawn as a float32 H×W channel in [0, 255] (see the module docstring)."""
+    h, w = shape
+    out = np.zeros((h, w), np.float32)
+    if prompt.kind == "mask" and prompt.mask is not None:
+        out[np.asarray(prompt.mask) > 0] = 255.0
+    elif prompt.kind == "box" and prompt.box is not None:
+        u0, v0, u1, v1 = (int(round(float(b))) for b in prompt.box)
+        out[max(v0, 0):max(v1 + 1, 0), max(u0, 0):max(u1 + 1, 0)] = 255.0
+    elif len(prompt.points):
+        vv, uu = np.mgrid[0:h, 0:w].astype(np.float32)
+        for (u, v), label in zip(prompt.points, prompt.labels):
+            if label == 1:
+                blob = 255.0 * np.exp(-((uu - u) ** 2 + (vv - v) ** 2) / (2 * sigma_px**2))
+                np.maximum(out, blob, out=out)
+    return out
+
+
+class NormalisedAction(gym.ActionWrapper):
+    """Actions in [-1, 1]^4 mapped linearly onto the wrapped action box."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        box = env.action_space
+        if not isinstance(box, spaces.Box) or not (np.isfinite(box.low).all() and np.isfinite(box.high).all()):
+            raise ValueError("NormalisedAction wraps an environment with a bounded Box action space")
+        self._low = box.low.astype(np.float64)
+        self._high = box.high.astype(np.float64)
+        self.action_space = spaces.Box(-1.0, 1.0, box.shape, np.float32)
+
+    def action(self, action) -> np.ndarray:
+        a = np.asarray(action, np.float64)
+        if a.shape != self._low.shape:
+            raise ValueError(f"normalised action must have shape {self._low.shape}, got {a.shape}")
+        if not np.isfinite(a).all():
+            raise ValueError(f"normalised action must be finite, got {a.tolist()}")
+        a = np.clip(a, -1.0, 1.0)
+        return (self._low + (a + 1.0) / 2.0 * (self._high - self._low)).astype(np.float32)
+
+
+def make_image_env(image_size: int = 84, max_height_m: float = 0.15, **kwargs) -> gym.Env:
+    """``graspsim/PromptedGraspImage-v0``: PromptedGrasp-v0 + ImageObservation + NormalisedAction."""
+    from graspsim.envs.prompted_grasp import PromptedGraspEnv
+
+    return NormalisedAction(ImageObservation(PromptedGraspEnv(**kwargs), image_size, max_height_m))
+
+
+def make_flat_env(max_height_m: float = 0.15, **kwargs) -> gym.Env:
+    """``graspsim/PromptedGraspFlat-v0``: PromptedGrasp-v0 + FlatPrompt + NormalisedAction."""
+    from graspsim.envs.prompted_grasp import PromptedGraspEnv
+
+    return NormalisedAction(FlatPrompt(PromptedGraspEnv(**kwargs), max_height_m))
+
+
+__all__ = ["FlatPrompt", "IMAGE_CHANNELS", "ImageObservation", "NormalisedAction", "make_flat_env", "make_image_env",
+           "height_image", "prompt_channel"]

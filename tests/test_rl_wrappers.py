@@ -1,0 +1,110 @@
+"""RL-library wrappers: spaces, conventions, determinism, vector envs, and SB3 out of the box."""
+
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import graspsim  # noqa: F401 - registers the environments
+from graspsim.envs.wrappers import FlatPrompt, ImageObservation, NormalisedAction, prompt_channel
+from graspsim.prompts import Prompt
+
+SMALL = dict(layout="single", width=64, height=64)
+
+
+def test_image_env_spaces_and_channels():
+    env = gym.make("graspsim/PromptedGraspImage-v0", prompt="point", image_size=48, **SMALL)
+    obs, info = env.reset(seed=2)
+    assert env.observation_space.shape == (5, 48, 48) and obs.dtype == np.uint8 and obs.shape == (5, 48, 48)
+    assert env.action_space.low.tolist() == [-1] * 4 and env.action_space.high.tolist() == [1] * 4
+    base = env.unwrapped
+    u, v = base.prompt.points[0]
+    peak = np.unravel_index(np.argmax(obs[4]), obs[4].shape)  # the prompt channel peaks at the point
+    assert abs(peak[0] - v * 48 / 64) <= 1.5 and abs(peak[1] - u * 48 / 64) <= 1.5
+    assert obs[3].max() > 0 and obs[3].min() == 0  # the object stands above the table
+    env.close()
+
+
+def test_prompt_channel_draws_each_kind():
+    mask = np.zeros((20, 30), bool)
+    mask[5:9, 10:14] = True
+    box = prompt_channel(Prompt("box", box=np.array([2, 3, 6, 4], np.float32)), (20, 30), 2.0)
+    assert box[3:5, 2:7].min() == 255 and box.sum() == 255 * 10
+    assert prompt_channel(Prompt("mask", mask=mask), (20, 30), 2.0).sum() == 255 * 16
+    assert prompt_channel(Prompt("text", text="red box"), (20, 30), 2.0).sum() == 0
+    pt = prompt_channel(Prompt("point", points=np.array([[7.0, 4.0]], np.float32), labels=np.array([1])), (20, 30), 2.0)
+    assert pt[4, 7] == pytest.approx(255) and pt[4, 11] == pytest.approx(255 * np.exp(-2), rel=1e-4)  # 4 px at sigma 2
+
+
+def test_normalised_action_maps_onto_the_pixel_box():
+    env = NormalisedAction(gym.make("graspsim/PromptedGrasp-v0", **SMALL))
+    low, high = env.env.action_space.low, env.env.action_space.high
+    np.testing.assert_allclose(env.action(np.full(4, -1.0)), low)
+    np.testing.assert_allclose(env.action(np.full(4, 1.0)), high)
+    np.testing.assert_allclose(env.action(np.zeros(4)), (low + high) / 2, rtol=1e-6)
+    with pytest.raises(ValueError, match="normalised action must be finite"):
+        env.action(np.array([0, np.nan, 0, 0]))
+    with pytest.raises(ValueError, match="normalised action must have shape"):
+        env.action(np.zeros(3))
+    env.close()
+
+
+def test_flat_prompt_is_one_level_and_matches_the_base_observation():
+    base = gym.make("graspsim/PromptedGrasp-v0", prompt="box", **SMALL)
+    flat = FlatPrompt(gym.make("graspsim/PromptedGrasp-v0", prompt="box", **SMALL))
+    o1, _ = base.reset(seed=5)
+    o2, _ = flat.reset(seed=5)
+    assert not any(isinstance(s, gym.spaces.Dict) for s in flat.observation_space.spaces.values())
+    assert flat.observation_space.contains(o2)
+    np.testing.assert_array_equal(o2["prompt_box"], o1["prompt"]["box"])
+    np.testing.assert_array_equal(o2["rgb"], o1["rgb"])
+    assert o2["prompt_kind"] == o1["prompt"]["kind"] and o2["extrinsics"].shape == (16,)
+    base.close(), flat.close()
+
+
+@pytest.mark.parametrize("env_id", ["graspsim/PromptedGraspImage-v0", "graspsim/PromptedGraspFlat-v0"])
+def test_wrapped_envs_pass_checkers_and_are_deterministic(env_id):
+    from gymnasium.utils.env_checker import check_env as gym_check
+    from stable_baselines3.common.env_checker import check_env as sb3_check
+
+    env = gym.make(env_id, **SMALL)
+    gym_check(env, skip_render_check=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sb3_check(env, warn=True)
+    messages = [str(w.message) for w in caught if "stable_baselines3" in (w.filename or "") or "observation" in str(w.message)]
+    assert not [m for m in messages if "nest" in m.lower() or "unconventional" in m.lower()], messages
+    a, _ = env.reset(seed=11)
+    b, _ = env.reset(seed=11)
+    flat = (lambda o: np.concatenate([np.asarray(v, np.float64).ravel() for _, v in sorted(o.items())])) \
+        if isinstance(a, dict) else (lambda o: np.asarray(o, np.float64).ravel())
+    np.testing.assert_array_equal(flat(a), flat(b))
+    r1 = env.step(np.array([0.0, 0.0, 0.0, -0.8], np.float32))
+    env.reset(seed=11)
+    r2 = env.step(np.array([0.0, 0.0, 0.0, -0.8], np.float32))
+    assert r1[1] == r2[1] and r1[4]["failure_mode"] == r2[4]["failure_mode"]
+    env.close()
+
+
+def test_image_env_runs_under_async_vector_env():
+    envs = gym.make_vec("graspsim/PromptedGraspImage-v0", num_envs=2, vectorization_mode="async", image_size=32, **SMALL)
+    obs, _ = envs.reset(seed=[1, 2])
+    assert obs.shape == (2, 5, 32, 32)
+    obs, reward, terminated, truncated, _ = envs.step(np.zeros((2, 4), np.float32))
+    assert reward.shape == (2,) and terminated.all()
+    envs.close()
+
+
+@pytest.mark.parametrize("algo", ["PPO", "SAC"])
+def test_stable_baselines3_learns_on_the_image_env_out_of_the_box(algo):
+    import stable_baselines3 as sb3
+
+    env = gym.make("graspsim/PromptedGraspImage-v0", image_size=48, **SMALL)
+    kwargs = dict(n_steps=128, batch_size=32, n_epochs=1) if algo == "PPO" else dict(buffer_size=300, learning_starts=32, batch_size=16)
+    model = getattr(sb3, algo)("CnnPolicy", env, seed=0, verbose=0, **kwargs)
+    model.learn(256 if algo == "PPO" else 128)
+    assert model.num_timesteps >= (256 if algo == "PPO" else 128)
+    action, _ = model.predict(env.reset(seed=0)[0], deterministic=True)
+    assert env.action_space.contains(np.asarray(action, np.float32))
+    env.close()
