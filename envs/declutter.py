@@ -8,7 +8,8 @@ is cleared or after two failed grasps in a row (terminated), or after
 ``max_attempts`` grasps (truncated; default 2 x the number of objects).
 
 Observation and action: as PromptedGrasp-v0 (the default layout is a pile
-of 5 objects). Reward: 1.0 per successful grasp of the prompted target.
+of 5 objects); so are the constructor keywords and reset options, ``appearance``
+("catalogue" or "randomised") among them. Reward: 1.0 per successful grasp of the prompted target.
 Info (step): the PromptedGrasp-v0 step keys for the attempt, plus attempts,
 successes, objects_presented, objects_removed, grasp_success_rate
 (successes / attempts) and declutter_rate (objects removed by grasps /

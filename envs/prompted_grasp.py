@@ -2,7 +2,9 @@
 
 Observation (Dict):
     rgb: uint8 (H, W, 3); depth: float32 (H, W), metres along the optical axis;
-    intrinsics: float32 (3, 3); extrinsics: float32 (4, 4) world-from-camera;
+    intrinsics: float32 (3, 3); extrinsics: float32 (4, 4) world-from-camera
+    (both of the episode's camera: with appearance="randomised" its height
+    varies by up to +-3 cm per scene; it always looks straight down);
     prompt: Dict(kind: Discrete index into PROMPT_KINDS, points (10, 2) pixels
     padded with -1, labels (10,) 1/0/-1, box (4,) u0 v0 u1 v1 or -1, mask
     (H, W) uint8, text str); gripper: float32 (7,), the gripper's geometry in
@@ -14,7 +16,8 @@ Action: Box (u, v, angle, opening_px), float32; angle in [-π/2, π/2]
     image (see graspsim.grasp).
 Reward: 1.0 when the target is lifted and held, else 0.0.
 Termination: after the one grasp. Never truncated.
-Info (reset): target_id, target_name, scene (the scene spec dict), prompt
+Info (reset): target_id, target_name, scene (the scene spec dict; with its
+    "appearance" when the scene has one), prompt
     (summary), gripper (its name), labelled (whether the target has
     ground-truth rectangles).
 Info (step): success, failure_mode ("" on success), grasp (x, y, z, yaw,
@@ -29,9 +32,15 @@ Labels come from the scene spec (suites written by ``graspsim label`` and the
     a second each).
     Wall-clock timings are in ``env.unwrapped.last_outcome.timings`` (kept out
     of info so that equal seeds give equal infos).
-Reset options: objects, layout, prompt, object_count, split, scene (a
-    SceneSpec or its dict, to replay a saved scene), target (object index).
-Constructor: gripper ("franka" default, "robotiq-2f85", or a GripperSpec).
+Reset options: objects, layout, prompt, object_count, split, appearance,
+    scene (a SceneSpec or its dict, to replay a saved scene, appearance
+    included), target (object index).
+Constructor: gripper ("franka" default, "robotiq-2f85", or a GripperSpec);
+    appearance ("catalogue" default: catalogue colours, today's table, light
+    and camera, and no extra random draws; "randomised": object colours and
+    procedural textures, table colour/texture, light and camera height drawn
+    from the scene stream with the env's split; see graspsim.appearance and
+    graspsim.envs.scene_env).
 """
 
 from __future__ import annotations

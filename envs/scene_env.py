@@ -1,5 +1,20 @@
 """Shared machinery of the graspsim environments: configuration, seeding,
-scene building, prompting, observations, action checking and rendering."""
+scene building, prompting, observations, action checking and rendering.
+
+Appearance (``appearance=`` constructor keyword and reset option):
+"catalogue" (default) keeps every object's catalogue colour, today's table,
+light and camera, and draws nothing extra from any random stream, so a seed
+gives the same episode as before appearance existed; "randomised" draws a
+:class:`graspsim.appearance.SceneAppearance` (object colours and textures,
+table, light, camera height offset; the env's ``split`` applies the
+held-out rule) from the scene stream after the scene is generated, and
+stores it in the spec (``info["scene"]["appearance"]``), so replaying
+``info["scene"]`` through ``reset(options={"scene": ...})`` is bit-exact. A
+replayed scene keeps the appearance it carries; one without appearance gets
+a drawn one in "randomised" mode. The episode's camera (``episode_camera``:
+the base camera raised or lowered by the appearance, never tilted) gives the
+observation's intrinsics/extrinsics and every pixel <-> world conversion.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +26,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from graspsim.appearance import check_mode
 from graspsim.camera import Camera, DepthNoise
 from graspsim.sim.executor import Executor, Outcome
 from graspsim.figures import episode_figure
@@ -19,11 +35,12 @@ from graspsim.grippers import GripperSpec, get_gripper
 from graspsim.labels import ObjectLabels
 from graspsim.prompts import Prompt, check_kind, make_prompt, prompt_space
 from graspsim.scene import LAYOUTS, SceneSpec, check_count_range
-from graspsim.sim.scene_builder import build_scene, generate_scene
+from graspsim.sim.scene_builder import build_scene, generate_scene, randomise_spec
 from graspsim.sim.trials import TRIALS_PER_OBJECT, label_objects
 from graspsim.sim.world import World
 
-RESET_OPTIONS = ("objects", "layout", "prompt", "object_count", "split", "scene", "target")
+RESET_OPTIONS = ("objects", "layout", "prompt", "object_count", "split", "appearance", "scene", "target")
+_CONFIG_OPTIONS = ("objects", "layout", "prompt", "object_count", "split", "appearance")
 
 
 @dataclass(frozen=True)
@@ -35,6 +52,7 @@ class EnvConfig:
     prompt: str
     object_count: tuple[int, int] | None
     split: str
+    appearance: str = "catalogue"
 
     def validated(self) -> "EnvConfig":
         from graspsim.objects import get_object_set
@@ -48,6 +66,7 @@ class EnvConfig:
         check_kind(self.prompt)
         if self.split not in SPLIT_CHOICES:
             raise ValueError(f"split must be one of {SPLIT_CHOICES}, got {self.split!r}")
+        check_mode(self.appearance)
         count = None if self.object_count is None else check_count_range(self.object_count)
         return replace(self, object_count=count)
 
@@ -83,9 +102,10 @@ class SceneEnv(gym.Env):
         label_targets: bool = False,
         label_trials: int = TRIALS_PER_OBJECT,
         gripper: "str | GripperSpec" = "franka",
+        appearance: str = "catalogue",
         render_mode: str | None = None,
     ):
-        self.config = EnvConfig(objects, layout, prompt, object_count, split).validated()
+        self.config = EnvConfig(objects, layout, prompt, object_count, split, appearance).validated()
         if not (isinstance(n_points, (int, np.integer)) and 1 <= n_points <= 10):
             raise ValueError(f"n_points must be an integer in [1, 10], got {n_points!r}")
         if not (np.isfinite(gaze_noise_px) and gaze_noise_px >= 0):
@@ -144,7 +164,7 @@ class SceneEnv(gym.Env):
         unknown = sorted(set(options) - set(RESET_OPTIONS))
         if unknown:
             raise ValueError(f"unknown reset option(s) {unknown}; valid options are {RESET_OPTIONS}")
-        fields = {k: options[k] for k in ("objects", "layout", "prompt", "object_count", "split") if k in options}
+        fields = {k: options[k] for k in _CONFIG_OPTIONS if k in options}
         return replace(self.config, **fields).validated() if fields else self.config
 
     def _start_episode(self, seed, options) -> EnvConfig:
@@ -173,6 +193,8 @@ class SceneEnv(gym.Env):
         t0 = time.perf_counter()
         if scene is None:
             scene = generate_scene(self.world, object_set, config.layout, config.object_count, config.split, self._scene_rng)
+        if config.appearance == "randomised" and scene.appearance is None:
+            scene = randomise_spec(scene, self._scene_rng, config.split)
         # Always rebuild from the spec: generated and loaded scenes start from identical states.
         build_scene(self.world, scene, object_set)
         self.timings = {"build_ms": (time.perf_counter() - t0) * 1e3}
@@ -218,21 +240,28 @@ class SceneEnv(gym.Env):
                 self.timings["label_ms"] = (time.perf_counter() - t0) * 1e3
         self.target_labels = labels
 
+    @property
+    def episode_camera(self) -> Camera:
+        """The camera of the current scene: the constructor's camera (``self.camera``)
+        raised or lowered by the scene's appearance (always looking straight down)."""
+        return self.world.camera
+
     def _metric_info(self, grasp: ImageGrasp | None, success: bool) -> dict:
         """The per-grasp metrics of the executed grasp (:mod:`graspsim.grasp_metrics`;
         the rectangle metric against the target's positive labels among them)."""
         from graspsim.grasp_metrics import GraspContext, measure
 
-        return measure(GraspContext(grasp, success, self.target_labels, self.camera))
+        return measure(GraspContext(grasp, success, self.target_labels, self.episode_camera))
 
     # -- observation -------------------------------------------------------------------
     def _observation(self) -> dict:
         f = self.frame
+        camera = self.episode_camera
         obs = {
             "rgb": f["rgb"].copy(),
             "depth": f["depth"].copy(),
-            "intrinsics": self.camera.intrinsics.astype(np.float32),
-            "extrinsics": self.camera.extrinsics.astype(np.float32),
+            "intrinsics": camera.intrinsics.astype(np.float32),
+            "extrinsics": camera.extrinsics.astype(np.float32),
             "prompt": self.prompt.to_observation((self.camera.height, self.camera.width)),
             "gripper": self.gripper.geometry_vector(),
         }
@@ -273,8 +302,9 @@ class SceneEnv(gym.Env):
                 "lifted_ids": np.zeros(0, np.int64), **self._target_info(), **self._metric_info(None, False),
             }
             return None, self.last_outcome, info
-        world_grasp = image_to_world(grasp, self.frame["depth"], self.camera, self.gripper)
-        grasp = replace(grasp, jaw_px=self.gripper.finger_width_m / float(self.camera.metres_per_pixel(self.camera.height_m - world_grasp.z)))
+        camera = self.episode_camera
+        world_grasp = image_to_world(grasp, self.frame["depth"], camera, self.gripper)
+        grasp = replace(grasp, jaw_px=self.gripper.finger_width_m / float(camera.metres_per_pixel(camera.height_m - world_grasp.z)))
         outcome = self.executor.execute(world_grasp, self.target)
         self.timings["execute_ms"] = outcome.timings["total"]
         self.last_grasp, self.last_outcome = grasp, outcome

@@ -12,6 +12,8 @@ Conventions
   Euclidean ray length).
 - ``extrinsics`` is the 4x4 world-from-camera transform in the OpenCV camera
   convention (x right, y down, z forward).
+- The camera never tilts: a scene's appearance may only raise or lower it
+  (``dataclasses.replace(camera, height_m=...)``, see graspsim.appearance).
 """
 
 from __future__ import annotations
@@ -137,15 +139,19 @@ class Camera:
         proj = p.computeProjectionMatrixFOV(self.fov_deg, self.width / self.height, self.near, self.far)
         return view, proj
 
-    def render(self, client: int, rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
+    def render(self, client: int, rng: np.random.Generator | None = None, lighting=None) -> dict[str, np.ndarray]:
         """Render ``client``: rgb uint8 (H, W, 3), depth float32 (H, W) metres, and
         segmentation int32 (H, W) of PyBullet body ids (-1 for nothing).
 
         Depth noise, when configured, is drawn from ``rng`` (required then).
+        ``lighting``: a :class:`graspsim.appearance.Lighting` (light direction,
+        colour, ambient/diffuse/specular coefficients, shadows), or None for
+        PyBullet's default light (no light arguments are passed at all).
         """
         import pybullet as p
 
         view, proj = self._matrices()
+        light = {} if lighting is None else lighting.pybullet_kwargs()
         _, _, rgba, zbuf, seg = p.getCameraImage(
             self.width,
             self.height,
@@ -153,6 +159,7 @@ class Camera:
             proj,
             renderer=p.ER_TINY_RENDERER,
             physicsClientId=client,
+            **light,
         )
         rgba = np.asarray(rgba, dtype=np.uint8).reshape(self.height, self.width, 4)
         zbuf = np.asarray(zbuf, dtype=np.float64).reshape(self.height, self.width)

@@ -4,7 +4,10 @@ A :class:`SceneSpec` lists the objects of a scene with their settled poses;
 :func:`graspsim.sim.scene_builder.build_scene` puts exactly those poses into a
 world, so a scene saved to a file (a *suite*) rebuilds the same world for
 everyone; :func:`graspsim.sim.scene_builder.generate_scene` makes new ones.
-This module is data only (no physics).
+A spec may carry an :class:`graspsim.appearance.SceneAppearance`
+(``appearance``: object colours and textures, table, light, camera height);
+``None`` is the catalogue appearance, and such specs serialise exactly as
+before appearance existed. This module is data only (no physics).
 Layouts (``LAYOUTS``): ``single``, ``pile``, ``packed`` (see the scene builder).
 """
 
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from graspsim.appearance import SceneAppearance
 from graspsim.labels import ObjectLabels
 
 LAYOUTS = ("single", "pile", "packed")
@@ -43,6 +47,11 @@ class SceneSpec:
     ``labels`` (optional, not part of equality) maps object index to its
     simulated-trial ground truth (:class:`graspsim.labels.ObjectLabels`);
     suites written by ``graspsim label`` carry them.
+    ``appearance`` (optional, part of equality): a
+    :class:`graspsim.appearance.SceneAppearance` with one entry per object
+    (same order), or None for the catalogue appearance (catalogue colours,
+    today's table, light and camera). ``to_dict`` writes the key only when
+    it is not None, so catalogue specs and suite files are unchanged.
     """
 
     object_set: str
@@ -50,16 +59,31 @@ class SceneSpec:
     seed: int | None
     objects: tuple[ObjectPlacement, ...] = field(default_factory=tuple)
     labels: dict | None = field(default=None, compare=False)
+    appearance: SceneAppearance | None = None
+
+    def __post_init__(self):
+        if self.appearance is not None:
+            if not isinstance(self.appearance, SceneAppearance):
+                raise ValueError(f"scene spec appearance must be a SceneAppearance or None, got {self.appearance!r}")
+            if len(self.appearance.objects) != len(self.objects):
+                raise ValueError(f"scene spec appearance has {len(self.appearance.objects)} object(s) for "
+                                 f"{len(self.objects)} object(s) in the scene")
 
     def to_dict(self) -> dict:
-        d = {k: v for k, v in asdict(replace(self, labels=None)).items() if k != "labels"}
+        d = {k: v for k, v in asdict(replace(self, labels=None, appearance=None)).items()
+             if k not in ("labels", "appearance")}
         d["version"] = SPEC_VERSION
+        if self.appearance is not None:
+            d["appearance"] = self.appearance.to_dict()
         if self.labels is not None:
             d["labels"] = {str(i): lab.to_dict() for i, lab in sorted(self.labels.items())}
         return d
 
     def with_labels(self, labels: dict | None) -> "SceneSpec":
         return replace(self, labels=labels)
+
+    def with_appearance(self, appearance: SceneAppearance | None) -> "SceneSpec":
+        return replace(self, appearance=appearance)
 
     @classmethod
     def from_dict(cls, d: dict) -> "SceneSpec":
@@ -77,7 +101,10 @@ class SceneSpec:
                 bad = [i for i in labels if not 0 <= i < len(objects)]
                 if bad:
                     raise ValueError(f"malformed scene spec: labels for object index(es) {bad} not in the scene")
-            spec = cls(d["object_set"], d["layout"], d.get("seed"), objects, labels)
+            appearance = None
+            if d.get("appearance") is not None:
+                appearance = SceneAppearance.from_dict(d["appearance"], "scene spec appearance")
+            spec = cls(d["object_set"], d["layout"], d.get("seed"), objects, labels, appearance)
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed scene spec: missing or bad field {exc}") from None
         for o in spec.objects:

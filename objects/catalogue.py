@@ -89,17 +89,29 @@ class ObjectSet(abc.ABC):
         except KeyError:
             raise ValueError(f"object {name!r} is not in object set {self.name!r}") from None
 
-    def load(self, client: int, name: str, scale: float = 1.0) -> int:
+    def load(self, client: int, name: str, scale: float = 1.0, uv_visuals: bool = False) -> int:
         """Load object ``name`` into PyBullet client ``client`` at the origin.
 
         ``scale`` multiplies the catalogue scale. Returns the body id. The body
-        gets the shared friction settings.
+        gets the shared friction settings. ``uv_visuals``: load visual meshes
+        that lack texture coordinates from a copy that has them
+        (:mod:`graspsim.objects.uv_meshes`; the physics is the same), so that a
+        procedural texture shows; for sources that are not .urdf/.obj/.stl
+        files it changes nothing.
         """
         import pybullet as p
 
         if not (scale > 0):
             raise ValueError(f"scale must be positive, got {scale!r}")
         info = self.get(name)
+        if uv_visuals:
+            from dataclasses import replace
+
+            from .uv_meshes import uv_visual_source
+
+            source = uv_visual_source(info.source)
+            if source != info.source:
+                info = replace(info, source=source)
         body = self._load(info, client, scale)
         p.changeDynamics(
             body,

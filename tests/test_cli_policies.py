@@ -68,7 +68,7 @@ def test_table_of_run_summaries(tmp_path, capsys):
     capsys.readouterr()
     assert main(["table", str(out)]) == 0
     row = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| analytic")]
-    assert len(row) == 1 and row[0].startswith("| analytic | primitives pile | point | 1 | ")
+    assert len(row) == 1 and row[0].startswith("| analytic | franka | primitives pile | point | 1 | ")
     assert row[0].split("|")[6].strip() == "-"  # no labels, no rectangle-metric accuracy
     assert main(["table", str(tmp_path / "missing")]) == 2
     assert main(["table", str(tmp_path / "missing")]) == 2

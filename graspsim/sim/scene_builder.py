@@ -3,7 +3,9 @@
 Generation (:func:`generate_scene`) drops or places objects, settles them,
 removes those that left the workspace, and records the result as a
 :class:`graspsim.scene.SceneSpec`; :func:`build_scene` resets a world and puts
-a spec's objects at their recorded poses (bit-exact replay).
+a spec's objects at their recorded poses (bit-exact replay), with the spec's
+appearance when it carries one; :func:`randomise_spec` draws an appearance
+for a spec (:func:`graspsim.appearance.draw_appearance`).
 
 Layouts:
 - ``single``: one object dropped upright with a random yaw near the centre.
@@ -20,6 +22,7 @@ import math
 
 import numpy as np
 
+from graspsim.appearance import draw_appearance
 from graspsim.scene import DEFAULT_OBJECT_COUNT, LAYOUTS, ObjectPlacement, SceneSpec, check_count_range
 from graspsim.sim.world import WORKSPACE_HALF, World
 
@@ -148,12 +151,29 @@ def generate_scene(
 def build_scene(world: World, spec: SceneSpec, object_set=None) -> None:
     """Reset ``world`` and put the objects of ``spec`` at their recorded poses.
 
-    Object indices follow the order of ``spec.objects``.
+    Object indices follow the order of ``spec.objects``. When ``spec.appearance``
+    is set, the table, the objects' colours and textures, the light
+    (``world.lighting``) and the camera (``world.camera``: the base camera
+    with the appearance's height offset) follow it; otherwise the world has
+    the catalogue look. Appearance changes nothing in the physics.
     """
     if object_set is None:
         from graspsim.objects import get_object_set
 
         object_set = get_object_set(spec.object_set)
-    world.reset()
-    for placement in spec.objects:
-        world.add_object(object_set, placement.name, placement.scale, placement.position, placement.orientation)
+    appearance = spec.appearance
+    world.reset(table=None if appearance is None else appearance.table)
+    for i, placement in enumerate(spec.objects):
+        textured = appearance is not None and appearance.objects[i].texture is not None
+        world.add_object(object_set, placement.name, placement.scale, placement.position, placement.orientation,
+                         uv_visuals=textured)
+    if appearance is not None:
+        world.apply_appearance(appearance)
+
+
+def randomise_spec(spec: SceneSpec, rng: np.random.Generator, split: str = "all") -> SceneSpec:
+    """``spec`` with a randomised appearance drawn from ``rng`` for its objects
+    (:func:`graspsim.appearance.draw_appearance`; ``split`` "all", "train" or
+    "test" applies the held-out rule). Labels are kept: appearance does not
+    change the physics."""
+    return spec.with_appearance(draw_appearance(rng, len(spec.objects), split))

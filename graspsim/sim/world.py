@@ -7,9 +7,20 @@ Objects are addressed by their *object index* (their position in the scene
 spec), never by PyBullet body id, so that ids are stable across rebuilds.
 Rendered instance masks use ``object index + 1`` (0 is the table/background).
 Physics runs at 240 Hz with deterministic contact ordering.
+
+Appearance (:mod:`graspsim.appearance`): :meth:`World.reset` takes the
+table's appearance (a textured table gets a flat visual quad with its own UV
+coordinates in place of the box, at the same body id; physics is unchanged),
+and :meth:`World.apply_appearance` colours and textures the objects and sets
+the scene's light (``lighting``) and camera (``camera``: the base camera
+raised or lowered by the appearance's height offset). ``reset`` restores the
+base camera and PyBullet's default light, and forgets the texture ids
+(``resetSimulation`` invalidates them).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -33,7 +44,14 @@ class World:
                  gripper: "str | GripperSpec | None" = None):
         import pybullet as p
 
-        self.camera = camera or Camera()
+        #: the camera the world was made with; ``camera`` is the current scene's
+        #: (the base camera, raised or lowered by the scene's appearance)
+        self.base_camera = camera or Camera()
+        self.camera = self.base_camera
+        #: the current scene's light (graspsim.appearance.Lighting), None: PyBullet's default
+        self.lighting = None
+        self._light_set = False  # whether this client ever rendered with a light of its own
+        self._textures: dict[tuple[str, int], int] = {}
         self.gripper_spec = get_gripper(gripper)
         self.solver_iterations = solver_iterations
         self.client = p.connect(p.DIRECT)
@@ -43,8 +61,13 @@ class World:
         self.reset()
 
     # -- lifecycle -------------------------------------------------------------------
-    def reset(self) -> None:
-        """Empty the world: only the table (and no gripper) remains."""
+    def reset(self, table=None) -> None:
+        """Empty the world: only the table (and no gripper) remains.
+
+        ``table``: a :class:`graspsim.appearance.TableAppearance`, or None for
+        the catalogue table (grey-beige box). The camera returns to the base
+        camera and the light to PyBullet's default.
+        """
         import pybullet as p
 
         c = self.client
@@ -56,16 +79,78 @@ class World:
             deterministicOverlappingPairs=1,
             physicsClientId=c,
         )
+        self._textures = {}  # resetSimulation invalidates texture ids
+        self.camera = self.base_camera
+        self.lighting = None
         plane = p.createCollisionShape(p.GEOM_PLANE, physicsClientId=c)
-        top = p.createVisualShape(
-            p.GEOM_BOX, halfExtents=[0.5, 0.5, 0.005], visualFramePosition=[0, 0, -0.005],
-            rgbaColor=TABLE_COLOUR, physicsClientId=c,
-        )
+        if table is None or table.texture is None:
+            top = p.createVisualShape(
+                p.GEOM_BOX, halfExtents=[0.5, 0.5, 0.005], visualFramePosition=[0, 0, -0.005],
+                rgbaColor=TABLE_COLOUR if table is None else list(table.rgba), physicsClientId=c,
+            )
+        else:
+            top = self._table_quad()
         self.table = p.createMultiBody(0, plane, top, physicsClientId=c)
         p.changeDynamics(self.table, -1, lateralFriction=0.8, physicsClientId=c)
+        if table is not None and table.texture is not None:
+            from graspsim.appearance import TABLE_TEXTURE_PX
+
+            texture = self.texture_id(table.texture, TABLE_TEXTURE_PX)
+            p.changeVisualShape(self.table, -1, textureUniqueId=texture, rgbaColor=list(table.rgba), physicsClientId=c)
         self.objects.clear()
         self.names.clear()
         self.gripper = None
+
+    def _table_quad(self) -> int:
+        """A 1 x 1 m visual quad at z = 0 whose texture repeats every TABLE_TEXTURE_M metres
+        (PyBullet's box maps textures through a cube atlas, too coarse for a table)."""
+        import pybullet as p
+
+        from graspsim.appearance import TABLE_TEXTURE_M
+
+        h, uv = 0.5, 1.0 / TABLE_TEXTURE_M
+        return p.createVisualShape(
+            p.GEOM_MESH, vertices=[[-h, -h, 0.0], [h, -h, 0.0], [h, h, 0.0], [-h, h, 0.0]], indices=[0, 1, 2, 0, 2, 3],
+            uvs=[[0.0, 0.0], [uv, 0.0], [uv, uv], [0.0, uv]], normals=[[0.0, 0.0, 1.0]] * 4, physicsClientId=self.client,
+        )
+
+    def texture_id(self, spec, size: int) -> int:
+        """The PyBullet texture id of a :class:`graspsim.appearance.TextureSpec` at ``size``
+        pixels: its cached PNG loaded once per world reset."""
+        import pybullet as p
+
+        from graspsim.appearance import texture_file
+
+        key = (spec.key(), size)
+        if key not in self._textures:
+            path = texture_file(spec, size)
+            texture = p.loadTexture(str(path), physicsClientId=self.client)
+            if texture < 0:
+                raise ValueError(f"pybullet could not load the texture {str(path)!r}")
+            self._textures[key] = texture
+        return self._textures[key]
+
+    def apply_appearance(self, appearance) -> None:
+        """Colour and texture every object (``appearance.objects[i]`` for object index
+        ``i``, on every link), and set the scene's light and camera (the base camera
+        with its height raised by ``appearance.camera_height_offset_m``; never tilted).
+        The table's appearance is applied by :meth:`reset`."""
+        import pybullet as p
+
+        from graspsim.appearance import OBJECT_TEXTURE_PX
+
+        if len(appearance.objects) != len(self.objects):
+            raise ValueError(f"appearance has {len(appearance.objects)} object(s) for {len(self.objects)} in the world")
+        c = self.client
+        for index, look in zip(sorted(self.objects), appearance.objects):
+            body = self.objects[index]
+            # -1 removes an asset's own texture, so an untextured appearance is a flat colour
+            texture = -1 if look.texture is None else self.texture_id(look.texture, OBJECT_TEXTURE_PX)
+            for link in range(-1, p.getNumJoints(body, physicsClientId=c)):
+                p.changeVisualShape(body, link, textureUniqueId=texture, rgbaColor=list(look.rgba),
+                                    specularColor=[look.specular] * 3, physicsClientId=c)
+        self.lighting = appearance.lighting
+        self.camera = replace(self.base_camera, height_m=self.base_camera.height_m + appearance.camera_height_offset_m)
 
     def close(self) -> None:
         import pybullet as p
@@ -81,12 +166,15 @@ class World:
         self.close()
 
     # -- objects ---------------------------------------------------------------------
-    def add_object(self, object_set, name: str, scale: float, position, orientation) -> int:
+    def add_object(self, object_set, name: str, scale: float, position, orientation, uv_visuals: bool = False) -> int:
         """Load ``name`` from ``object_set`` with its centre of mass at ``position``
-        and quaternion ``orientation`` (x, y, z, w); returns its object index."""
+        and quaternion ``orientation`` (x, y, z, w); returns its object index.
+        ``uv_visuals``: visual meshes with texture coordinates (for a texture;
+        see ``ObjectSet.load``)."""
         import pybullet as p
 
-        body = object_set.load(self.client, name, scale)
+        body = object_set.load(self.client, name, scale, uv_visuals=True) if uv_visuals else \
+            object_set.load(self.client, name, scale)
         p.resetBasePositionAndOrientation(body, list(position), list(orientation), physicsClientId=self.client)
         index = len(self.objects) if not self.objects else max(self.objects) + 1
         self.objects[index] = body
@@ -154,8 +242,18 @@ class World:
 
     # -- sensing ---------------------------------------------------------------------
     def render(self, rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
-        """Top-down RGB-D image; ``segmentation`` holds object index + 1 (0 elsewhere)."""
-        out = self.camera.render(self.client, rng)
+        """Top-down RGB-D image of the current scene's camera and light; ``segmentation``
+        holds object index + 1 (0 elsewhere)."""
+        lighting = self.lighting
+        if lighting is not None:
+            self._light_set = True
+        elif self._light_set:
+            # PyBullet keeps a client's last light: restore its default explicitly (bit-identical
+            # to a client that never had another light)
+            from graspsim.appearance import Lighting
+
+            lighting = Lighting()
+        out = self.camera.render(self.client, rng, lighting)
         raw = out["segmentation"]
         lut = np.zeros(max([raw.max(), *self.objects.values(), 0]) + 2, dtype=np.int32)
         for index, body in self.objects.items():

@@ -10,7 +10,10 @@ cache one environment and their policies between tasks.
 An episode record (one JSON line of ``episodes.jsonl``) holds: ``key``
 (``policy/prompt/episode``), ``policy``, ``prompt_kind``, ``episode``,
 ``seed``, ``scene_id``, ``suite``, ``objects``, ``layout``, ``gripper`` (its name), ``target_id``,
-``target_name``, ``target_category``, ``prompt`` (the prompt's dict),
+``target_name``, ``target_category``, ``target_appearance`` (the target's colour group,
+:func:`graspsim.appearance.target_colour_group`: "achromatic-light",
+"achromatic-dark", "chromatic" or "textured", from the scene's appearance or
+else the catalogue colour), ``prompt`` (the prompt's dict),
 ``action`` (u, v, angle, opening_px), ``grasp`` (executed world grasp x, y,
 z [m], yaw [rad], opening [m], or null), ``success``, ``failure_mode``,
 ``lifted_ids``, the entries of every per-grasp metric
@@ -147,6 +150,20 @@ def _category(object_set: str, name: str) -> str:
         return ""
 
 
+def _target_appearance(scene: dict, target_id: int, target_name: str) -> str:
+    from graspsim.appearance import target_colour_group
+
+    colour = None
+    if scene.get("appearance") is None and target_id >= 0:
+        from graspsim.objects import get_object_set
+
+        try:
+            colour = get_object_set(scene["object_set"]).get(target_name).colour
+        except (KeyError, ValueError):
+            return ""
+    return target_colour_group(scene, target_id, colour)
+
+
 def _act(env, policy, obs, prompt_kind: str):
     if prompt_kind == "text" and hasattr(policy, "set_context"):
         policy.set_context(_grounding_context(env))
@@ -183,6 +200,7 @@ def run_episode(task: EpisodeTask) -> dict:
         "objects": scene["object_set"], "layout": scene["layout"], "gripper": reset_info["gripper"],
         "target_id": reset_info["target_id"], "target_name": reset_info["target_name"],
         "target_category": _category(scene["object_set"], reset_info["target_name"]),
+        "target_appearance": _target_appearance(scene, reset_info["target_id"], reset_info["target_name"]),
         "prompt": reset_info["prompt"],
     }
     first_obs, first_prompt = obs, env.prompt

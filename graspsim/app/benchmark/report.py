@@ -59,14 +59,15 @@ def scenes_of(summary: dict) -> str:
     return f"suite {c['suite']}" if c.get("suite") else f"{c.get('objects')} {c.get('layout')}"
 
 
-def _category_table(summary: dict) -> str:
+def _category_table(summary: dict, key: str = "per_category", title: str = "category") -> str:
+    """Success per value of a group's ``key`` ("per_category", "per_appearance"), one column per group."""
     groups = summary["groups"]
-    categories = sorted({c for g in groups.values() for c in g["per_category"]})
-    rows = ["| category | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
+    categories = sorted({c for g in groups.values() for c in g.get(key, {})})
+    rows = [f"| {title} | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
     for c in categories:
         cells = []
         for g in groups.values():
-            s = g["per_category"].get(c)
+            s = g.get(key, {}).get(c)
             cells.append("-" if s is None else f"{s['rate']:.2f} ({s['successes']}/{s['episodes']})")
         rows.append(f"| {c} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
@@ -116,6 +117,11 @@ def report_markdown(summary: dict, records: list[dict], figures: list[str]) -> s
                   f"| {_pct(g['declutter_rate'])} |" for g in declutter]
         lines.append("")
     lines += ["## Success by object category", "", _category_table(summary), ""]
+    if any(g.get("per_appearance") for g in summary["groups"].values()):
+        lines += ["## Success by appearance", "",
+                  f"Appearance: {c.get('appearance', 'catalogue')}. Groups by the target's colour: achromatic-light "
+                  "(white, light grey), achromatic-dark (dark grey, black), chromatic, textured.", "",
+                  _category_table(summary, "per_appearance", "target appearance"), ""]
     for g in summary["groups"].values():
         lines += _agreement_lines(g)
     errors = [r for r in records if r.get("error")]

@@ -33,7 +33,11 @@ class BenchmarkConfig:
     optionally ``name@checkpoint`` to load a checkpoint file; ``policy_kwargs``
     go to every policy; ``gripper``: a gripper name (:mod:`graspsim.grippers`). Scenes come from ``suite`` (a shipped suite name or a
     .jsonl file; ``episodes`` defaults to its size) or are generated from
-    ``objects``/``layout``/``split``/``object_count`` (``episodes`` default 20)."""
+    ``objects``/``layout``/``split``/``object_count`` (``episodes`` default 20).
+    ``appearance``: "catalogue" (default) or "randomised" (object colours and
+    textures, table, light and camera height drawn per scene with ``split``'s
+    held-out rule; see :mod:`graspsim.appearance`); left out of ``to_dict``
+    when "catalogue", so folders of earlier runs still resume."""
 
     policies: list[str] = field(default_factory=lambda: ["analytic"])
     prompts: list[str] = field(default_factory=lambda: ["point"])
@@ -48,6 +52,7 @@ class BenchmarkConfig:
     shake: bool = False
     label_targets: bool = False
     gripper: str = "franka"
+    appearance: str = "catalogue"
     policy_kwargs: dict = field(default_factory=dict)
     figures: bool = True
 
@@ -75,9 +80,14 @@ class BenchmarkConfig:
         get_gripper(self.gripper)  # ValueError naming the value
         if not isinstance(self.policy_kwargs, dict):
             raise ValueError(f"policy_kwargs must be a dict, got {self.policy_kwargs!r}")
+        from graspsim.appearance import check_mode
+
+        check_mode(self.appearance)  # ValueError naming the value
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        if d["appearance"] == "catalogue":
+            del d["appearance"]
         if isinstance(d["object_count"], tuple):
             d["object_count"] = list(d["object_count"])
         return d
@@ -115,6 +125,8 @@ def make_tasks(config: BenchmarkConfig, figures_dir: Path | None, preloaded: tup
     env_kwargs = {"objects": config.objects, "layout": config.layout, "split": config.split,
                   "object_count": list(config.object_count) if isinstance(config.object_count, tuple) else config.object_count,
                   "shake": config.shake, "label_targets": config.label_targets, "gripper": config.gripper}
+    if config.appearance != "catalogue":
+        env_kwargs["appearance"] = config.appearance
     specs = []
     for entry in config.policies:
         name, kwargs = policy_spec(entry, config.policy_kwargs)

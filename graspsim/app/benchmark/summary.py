@@ -7,7 +7,9 @@ raised; not in any rate), ``successes``, ``success_rate`` and
 ``success_ci95`` (Wilson), ``failure_modes`` (counts of every mode),
 ``labelled_episodes``, ``rect_accuracy``, ``agreement`` (2 × 2 counts of the
 rectangle metric against lifting: ``rect_yes_lift_yes`` ...),
-``agreement_rate``, ``per_category`` and ``per_object`` (episodes,
+``agreement_rate``, ``per_category``, ``per_appearance`` (by the target's
+colour group: achromatic-light, achromatic-dark, chromatic, textured; "?"
+for records written before it existed) and ``per_object`` (episodes,
 successes, rate, ci95), ``episodes_per_second_per_worker`` (finished
 episodes over the summed wall time of their episodes in the workers),
 ``policy_latency_ms`` (p50, p95), and
@@ -91,6 +93,7 @@ def summarise_group(records: list[dict], errors: int = 0) -> dict:
         "success_ci95": overall["ci95"],
         "failure_modes": {m: modes.get(m, 0) for m in FAILURE_MODES},
         "per_category": _by(records, "target_category"),
+        "per_appearance": _by(records, "target_appearance"),
         "per_object": _by(records, "target_name"),
         "episodes_per_second_per_worker": n / worker_s if worker_s > 0 else 0.0,
         "policy_latency_ms": {
