@@ -27,9 +27,15 @@ class Policy(Protocol):
 
 
 class BasePolicy(abc.ABC):
-    """Convenience base: a seeded generator and an empty ``last_maps``."""
+    """Convenience base: a seeded generator and an empty ``last_maps``.
+
+    ``accepts_text``: whether the policy can act on a text prompt (it has a
+    language path, e.g. a grounder); the benchmark refuses a text run of a
+    policy that says False before any episode.
+    """
 
     name = "base"
+    accepts_text = False
 
     def __init__(self, seed: int | None = None):
         self.last_maps: dict[str, np.ndarray] = {}
@@ -50,6 +56,8 @@ class GroundedPolicy(BasePolicy):
     """A policy that grounds text prompts to boxes with a grounder
     (:mod:`graspsim.grounding`; default: the simulator's CatalogueGrounder, which
     needs the scene's segmentation and names through :meth:`set_context`)."""
+
+    accepts_text = True
 
     def __init__(self, grounder=None, seed: int | None = None):
         if grounder is None:

@@ -14,6 +14,7 @@ class RandomPolicy(BasePolicy):
     uniform between ``min_opening_px`` and ``max_opening_px``."""
 
     name = "random"
+    accepts_text = True  # it ignores every prompt
 
     def __init__(self, seed: int | None = None, min_opening_px: float = 10.0, max_opening_px: float = 60.0):
         if not (0 <= min_opening_px <= max_opening_px):

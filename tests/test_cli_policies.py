@@ -69,6 +69,32 @@ def test_table_of_run_summaries(tmp_path, capsys):
     assert main(["table", str(out)]) == 0
     row = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| analytic")]
     assert len(row) == 1 and row[0].startswith("| analytic | franka | primitives pile | point | 1 | ")
-    assert row[0].split("|")[6].strip() == "-"  # no labels, no rectangle-metric accuracy
+    assert row[0].split("|")[7].strip() == "-"  # no labels, no rectangle-metric accuracy
     assert main(["table", str(tmp_path / "missing")]) == 2
     assert main(["table", str(tmp_path / "missing")]) == 2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--policy", "graspsam@/nonexistent/broken.pt"], "policy 'graspsam@/nonexistent/broken.pt' cannot be built"),
+    (["benchmark", "--policy", "no_such_module_xyz:make", "--workers", "1"], "cannot import 'no_such_module_xyz'"),
+    (["run", "--policy", "analytic", "--prompt", "text"], "cannot take text prompts"),
+])
+def test_a_policy_that_cannot_run_fails_the_run_before_any_episode(tmp_path, capsys, argv, message):
+    from graspsim.app.cli import main
+
+    out = tmp_path / "r"
+    assert main(argv + ["--episodes", "2", "--out", str(out), "--no-figures", "--quiet"]) == 2
+    assert message in capsys.readouterr().err
+    assert not (out / "episodes.jsonl").exists()  # nothing ran
+
+
+def test_a_run_whose_every_episode_errors_exits_non_zero(tmp_path, capsys):
+    from graspsim.app.cli import main
+
+    policy_file = tmp_path / "failing.py"
+    policy_file.write_text("class P:\n    accepts_text = False\n    def reset(self, seed=None): pass\n"
+                           "    def act(self, obs): raise RuntimeError('boom in act')\n"
+                           "def make(**kw): return P()\n")
+    rc = main(["run", "--policy", f"{policy_file}:make", "--episodes", "2", "--out", str(tmp_path / "r"),
+               "--no-figures", "--quiet"])
+    assert rc == 1 and "every episode failed (2 errors): RuntimeError: boom in act" in capsys.readouterr().err

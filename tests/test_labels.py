@@ -279,3 +279,22 @@ def test_dense_labels_try_many_candidates_including_ones_a_policy_would_reject()
     assert len(grasps) == 32 and n_candidates >= n_possible >= 32
     assert not all(clear)  # some tried grasps would touch the cylinder: kept for the physics to judge
     assert all(g.opening_m <= world.gripper_spec.max_opening_m + 1e-9 for g in grasps)
+
+
+def test_label_over_several_object_sets_with_randomised_appearance(tmp_path):
+    """`graspsim label --objects A,B --appearance randomised`: scene n uses set n mod 2 and carries its
+    appearance (drawn with the run's split), so the written suite replays what was labelled."""
+    from graspsim.app.labelling import LabelConfig, label_dataset
+    from graspsim.scene import load_suite
+
+    config = LabelConfig(objects="primitives,procedural", layout="single", scenes=2, seed=5, split="train",
+                         trials_per_object=2, appearance="randomised")
+    summary = label_dataset(config, tmp_path / "ds", workers=1, progress=False)
+    assert summary["scenes_total"] == 2 and not summary["failed"]
+    specs = load_suite(tmp_path / "ds" / "suite.jsonl")
+    assert [s.object_set for s in specs] == ["primitives", "procedural"]
+    assert all(s.appearance is not None for s in specs)
+    with pytest.raises(ValueError, match="appearance must be one of"):
+        LabelConfig(appearance="fancy").check()
+    with pytest.raises(ValueError, match="object set 'nope'|unknown object set 'nope'"):
+        LabelConfig(objects="primitives,nope").check()

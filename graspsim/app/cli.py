@@ -115,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_argument("--seed", type=int, default=0)
     label.add_argument("--trials-per-object", type=int, default=TRIALS_PER_OBJECT, help="physics trials per object")
     label.add_argument("--gripper", default="franka", help="gripper of the trials (franka, robotiq-2f85)")
+    label.add_argument("--appearance", default="catalogue", choices=("catalogue", "randomised"),
+                       help="catalogue colours (default) or a randomised appearance per scene (split's held-out rule)")
     label.add_argument("--workers", type=int, default=1, help="worker processes")
     label.add_argument("--backend", default="local", choices=("local", "ray", "serial"), help="as graspsim benchmark")
     label.add_argument("--ray-address", default=None, help="Ray cluster address (default: a local Ray instance)")
@@ -262,7 +264,7 @@ def _run(args) -> int:
     config = _benchmark_config(args, [args.policy], [args.prompt])
     summary = run_benchmark(config, args.out, workers=1, backend="serial", resume=args.resume, progress=not args.quiet)
     _print_results(summary, args.out)
-    return 0
+    return _all_failed(summary, args.out)
 
 
 def _benchmark(args) -> int:
@@ -273,7 +275,27 @@ def _benchmark(args) -> int:
     summary = run_benchmark(config, args.out, workers=workers, backend=args.backend, resume=args.resume,
                             timeout_s=args.timeout, ray_address=args.ray_address, progress=not args.quiet)
     _print_results(summary, args.out)
-    return 0
+    return _all_failed(summary, args.out)
+
+
+def _all_failed(summary: dict, out) -> int:
+    """1 (and the first error on stderr) when no episode finished because every one errored, else 0."""
+    if summary["episodes"] or not summary["errors"]:
+        return 0
+    first = None
+    if out is not None and (Path(out) / "episodes.jsonl").is_file():
+        import json
+
+        for line in (Path(out) / "episodes.jsonl").read_text().splitlines():
+            try:
+                first = json.loads(line).get("error")
+            except json.JSONDecodeError:
+                continue
+            if first:
+                break
+    detail = f": {first.strip().splitlines()[-1]}" if first else ""
+    print(f"graspsim: error: every episode failed ({summary['errors']} errors){detail}", file=sys.stderr)
+    return 1
 
 
 def _compare(args) -> int:
@@ -329,6 +351,7 @@ def _label(args) -> int:
     config = LabelConfig(
         objects=args.objects, layout=args.layout, scenes=args.scenes, seed=args.seed, split=args.split,
         object_count=args.object_count, trials_per_object=args.trials_per_object, gripper=args.gripper,
+        appearance=args.appearance,
     )
     print(format_label_summary(label_dataset(config, args.out, workers=args.workers, progress=not args.quiet,
                                              backend=args.backend, ray_address=args.ray_address)))

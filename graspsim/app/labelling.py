@@ -1,7 +1,9 @@
 """``graspsim label``: generate scenes, label them by simulated trials, write a data set.
 
 Scene ``n`` of a run is generated from seed ``seed + n`` (of object set ``n mod k``
-when several are given), labelled by
+when several are given; with ``appearance="randomised"`` its appearance is
+drawn from ``default_rng([seed + n, APPEARANCE_STREAM])`` with the run's split,
+so held-out appearance stays out of train sets), labelled by
 :func:`graspsim.sim.trials.label_scene` and written by
 :func:`graspsim.datasets.sim.write_scene`; every scene is a function of the
 configuration and its number alone, so the data set is the same whatever
@@ -33,6 +35,7 @@ class LabelConfig:
     trials_per_object: int = TRIALS_PER_OBJECT
     min_visible_px: int = MIN_VISIBLE_PX
     gripper: str = "franka"
+    appearance: str = "catalogue"
 
     def object_sets(self) -> list[str]:
         """The object sets of the run: scene ``n`` uses set ``n mod len(sets)``
@@ -53,7 +56,10 @@ class LabelConfig:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.object_count is not None:
             check_count_range(self.object_count)
+        from graspsim.appearance import check_mode
         from graspsim.grippers import available_grippers
+
+        check_mode(self.appearance)
 
         if self.gripper not in available_grippers():
             raise ValueError(f"gripper must be one of {available_grippers()}, got {self.gripper!r}")
@@ -71,12 +77,15 @@ class LabelConfig:
         d = asdict(self)
         if isinstance(d["object_count"], tuple):
             d["object_count"] = list(d["object_count"])
-        if d["gripper"] == "franka":
-            del d["gripper"]  # data sets written before grippers were data stay resumable
+        for key, default in (("gripper", "franka"), ("appearance", "catalogue")):
+            if d[key] == default:
+                del d[key]  # data sets written before these options existed stay resumable
         return d
 
 
 _WORKER: dict = {}
+#: second seed word of a scene's appearance draws (the first is the scene's seed)
+APPEARANCE_STREAM = 1
 
 
 def _label_one(args) -> dict:
@@ -97,6 +106,12 @@ def _label_one(args) -> dict:
     sets = config.object_sets()
     object_set = get_object_set(sets[number % len(sets)])
     spec = generate_scene(world, object_set, config.layout, config.object_count, config.split, seed=config.seed + number)
+    if config.appearance == "randomised":
+        import numpy as np
+
+        from graspsim.sim.scene_builder import randomise_spec
+
+        spec = randomise_spec(spec, np.random.default_rng([config.seed + number, APPEARANCE_STREAM]), config.split)
     frame, labels, stats = label_scene(world, spec, config.trials_per_object, config.min_visible_px, object_set)
     write_scene(Path(out), number, spec, frame, labels, world.camera, object_set)
     return {

@@ -176,6 +176,27 @@ class _RunningRates:
         return post
 
 
+def check_policies(config: BenchmarkConfig, instances: dict) -> None:
+    """Build each policy once in this process before any episode, so that a policy
+    that cannot be built (a missing or broken checkpoint, an unimportable
+    ``module:factory``) fails the run at once with one ValueError naming it;
+    and refuse text prompts for a policy without a language path."""
+    from graspsim import policies
+
+    for entry in config.policies:
+        policy = instances.get(entry)
+        if policy is None:
+            name, kwargs = policy_spec(entry, config.policy_kwargs)
+            try:
+                policy = policies.make(name, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - whatever the factory raised, the run cannot go on
+                raise ValueError(f"policy {entry!r} cannot be built: {type(exc).__name__}: {exc}") from None
+        if "text" in config.prompts and not getattr(policy, "accepts_text", True):
+            raise ValueError(
+                f"policy {entry!r} cannot take text prompts (it has no language path): use a policy with a "
+                "grounder (graspsam, redmon-direct, redmon-classify, redmon-multigrasp) or another prompt kind")
+
+
 def run_benchmark(config: BenchmarkConfig, out=None, workers: int = 1, backend: str = "local",
                   resume: bool = False, timeout_s: float | None = DEFAULT_TIMEOUT_S, ray_address: str | None = None,
                   progress: bool = True, report: bool = True, policy_instances: dict | None = None) -> dict:
@@ -192,6 +213,7 @@ def run_benchmark(config: BenchmarkConfig, out=None, workers: int = 1, backend: 
         raise ValueError(f"policy objects can only run in this process: use backend 'serial', not {backend!r}")
     out = None if out is None else Path(out)
     tasks = make_tasks(config, None if out is None else out / "figures", tuple(policy_instances or ()))
+    check_policies(config, policy_instances or {})
     preloaded = set()
     for task in tasks:
         if policy_instances and task.label in policy_instances:
