@@ -57,6 +57,24 @@ def load_attribute(spec: str, kind: str) -> Any:
         raise ValueError(f"{kind} {spec!r}: module {module_name!r} has no attribute {attribute!r}") from None
 
 
+def import_pybullet_quietly() -> None:
+    """Import pybullet with its build-time banner (written to stderr) silenced.
+
+    ``graspsim ... --quiet`` calls it, and sets ``GRASPSIM_QUIET=1`` so that
+    worker processes do the same."""
+    if "pybullet" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import pybullet  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class Registry:
     """Named factories of one kind of plug-in (see the module docstring)."""
 

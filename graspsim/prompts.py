@@ -72,8 +72,9 @@ class Prompt:
         n = len(self.points)
         points[:n] = self.points
         labels[:n] = self.labels
-        box = np.full(4, -1.0, np.float32) if self.box is None else np.asarray(self.box, np.float32)
-        mask = np.zeros(shape, np.uint8) if self.mask is None else self.mask.astype(np.uint8)
+        # copies: changing an observation must never change the environment's prompt
+        box = np.full(4, -1.0, np.float32) if self.box is None else np.array(self.box, np.float32, copy=True)
+        mask = np.zeros(shape, np.uint8) if self.mask is None else self.mask.astype(np.uint8, copy=True)
         return {
             "kind": np.int64(PROMPT_KINDS.index(self.kind)),
             "points": points,

@@ -98,3 +98,39 @@ def test_a_run_whose_every_episode_errors_exits_non_zero(tmp_path, capsys):
     rc = main(["run", "--policy", f"{policy_file}:make", "--episodes", "2", "--out", str(tmp_path / "r"),
                "--no-figures", "--quiet"])
     assert rc == 1 and "every episode failed (2 errors): RuntimeError: boom in act" in capsys.readouterr().err
+
+
+def test_out_naming_a_file_is_one_clear_line(tmp_path, capsys):
+    from graspsim.app.cli import main
+
+    f = tmp_path / "results.txt"
+    f.write_text("not a folder")
+    assert main(["run", "--episodes", "1", "--out", str(f), "--quiet", "--no-figures"]) == 2
+    err = capsys.readouterr().err
+    assert "is a file: give a folder" in err and "Traceback" not in err
+
+
+def test_compare_without_common_groups_exits_2_and_as_renames_a_policy(tmp_path, capsys):
+    from graspsim.app.cli import main
+
+    common = ["--episodes", "2", "--layout", "single", "--quiet", "--no-figures"]
+    assert main(["run", "--policy", "random", "--out", str(tmp_path / "a")] + common) == 0
+    assert main(["run", "--policy", "analytic", "--out", str(tmp_path / "b")] + common) == 0
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 2
+    assert "no (policy, prompt) group" in capsys.readouterr().err
+    assert main(["run", "--policy", "analytic", "--as", "random", "--out", str(tmp_path / "c")] + common) == 0
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "c"), "--max-drop", "0.5"]) == 0
+    assert "random/point" in capsys.readouterr().out
+
+
+def test_help_shows_defaults_and_policy_forms(capsys):
+    from graspsim.app.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["benchmark", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: pile)" in text and "NAME@CHECKPOINT" in text and "file.py:factory" in text
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    assert "exit status: 0 no significant regression" in " ".join(capsys.readouterr().out.split())

@@ -187,3 +187,16 @@ def test_unknown_reset_option(env):
     with pytest.raises(ValueError, match="colour"):
         env.reset(seed=0, options={"colour": "red"})
     _still_usable(env)
+
+
+def test_observations_never_alias_the_environments_state():
+    env = gym.make("graspsim/PromptedGrasp-v0", prompt="box", layout="single")
+    obs, _ = env.reset(seed=4)
+    box = env.unwrapped.prompt.box.copy()
+    obs["prompt"]["box"][:] = 0
+    obs["prompt"]["mask"][:] = 1
+    obs["rgb"][:] = 0
+    assert np.array_equal(env.unwrapped.prompt.box, box)
+    again = env.unwrapped._observation()
+    assert np.array_equal(again["prompt"]["box"], box) and again["rgb"].any() and not again["prompt"]["mask"].all()
+    env.close()

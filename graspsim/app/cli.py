@@ -41,13 +41,13 @@ def _add_scene_args(p: argparse.ArgumentParser, repeat_prompt: bool = False) -> 
     from graspsim.scene import LAYOUTS
 
     p.add_argument("--objects", default="primitives", help=f"object set ({', '.join(object_sets())}), a folder of meshes, or module:factory")
-    p.add_argument("--layout", default="pile", choices=LAYOUTS)
+    p.add_argument("--layout", default="pile", choices=LAYOUTS, help="scene layout")
     if repeat_prompt:
         p.add_argument("--prompt", action="append", default=None, choices=PROMPT_KINDS,
                        help="prompt kind; repeat for several (default: point)")
     else:
-        p.add_argument("--prompt", default="point", choices=PROMPT_KINDS)
-    p.add_argument("--split", default="all", choices=("all", "train", "test"))
+        p.add_argument("--prompt", default="point", choices=PROMPT_KINDS, help="prompt kind")
+    p.add_argument("--split", default="all", choices=("all", "train", "test"), help="object split")
     p.add_argument("--object-count", type=_count_range, default=None, help="N or MIN,MAX objects per scene")
     p.add_argument("--seed", type=int, default=0, help="episode i uses seed + i")
 
@@ -72,21 +72,50 @@ def _add_episode_args(p: argparse.ArgumentParser, repeat_prompt: bool = False) -
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+POLICY_FORMS = ("policy: a registered NAME (analytic, random, graspsam, redmon-direct, redmon-classify, "
+                "redmon-multigrasp, or one you registered), NAME@CHECKPOINT (a model file), "
+                "package.module:factory, or ./file.py:factory")
+
+
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """Help that ends each option with its default, unless the text already names one."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or not action.option_strings or action.default is None or action.default is False \
+                or action.default == argparse.SUPPRESS:
+            return text
+        return text + " (default: %(default)s)"
+
+
+def _with_defaults_in_help(subparsers):
+    """Subparsers whose --help shows every option's default."""
+    from functools import partial
+
+    subparsers.add_parser = partial(subparsers.add_parser, formatter_class=_DefaultsFormatter)
+    return subparsers
+
+
 def build_parser() -> argparse.ArgumentParser:
     from graspsim.sim.trials import TRIALS_PER_OBJECT
     from graspsim.scene import LAYOUTS
 
     parser = argparse.ArgumentParser(prog="graspsim", description="Simulation-in-the-loop grasp evaluation.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = _with_defaults_in_help(parser.add_subparsers(dest="command", required=True))
 
     run = sub.add_parser("run", help="run one policy in this process and record the episodes (a one-worker benchmark)")
-    run.add_argument("--policy", default="analytic", help="policy name (graspsim.policies.available())")
+    run.add_argument("--policy", default="analytic", help=POLICY_FORMS)
+    run.add_argument("--as", dest="labels", action="append", default=None, metavar="NAME",
+                     help="the policy's name in the results (e.g. its old name, to compare a new checkpoint with it)")
     _add_episode_args(run)
     run.add_argument("--checkpoint", default=None, help="model checkpoint for learned policies (default: the shipped one)")
 
     bm = sub.add_parser("benchmark", help="run policies on identical scenes in parallel; results, report and figures")
     bm.add_argument("--policy", action="append", default=None,
-                    help="policy name, or NAME@CHECKPOINT; repeat to compare policies (default: analytic)")
+                    help=POLICY_FORMS + "; repeat to compare policies (default: analytic)")
+    bm.add_argument("--as", dest="labels", action="append", default=None, metavar="NAME",
+                    help="names of the policies in the results, one per --policy in order (e.g. --policy "
+                         "graspsam@new.pt --as graspsam, to compare with a run of the old checkpoint)")
     _add_episode_args(bm, repeat_prompt=True)
     bm.add_argument("--env", default="prompted", choices=("prompted", "declutter"),
                     help="PromptedGrasp-v0 (one grasp per episode) or Declutter-v0 (clutter-removal rounds)")
@@ -96,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--ray-address", default=None, help="Ray cluster address (default: a local Ray instance)")
     bm.add_argument("--timeout", type=float, default=600.0, help="seconds before an episode counts as an error (default 600)")
 
-    cmp = sub.add_parser("compare", help="exit 1 when a success rate fell significantly by more than --max-drop")
+    cmp = sub.add_parser("compare", help="exit 1 when a success rate fell significantly by more than --max-drop",
+                         epilog="exit status: 0 no significant regression; 1 a significant regression; "
+                                "2 bad input, or no (policy, prompt) group in common")
     cmp.add_argument("base", type=Path, help="baseline summary.json or benchmark folder")
     cmp.add_argument("new", type=Path, help="new summary.json or benchmark folder")
     cmp.add_argument("--max-drop", type=float, default=0.05, help="tolerated fall of a success rate (default 0.05)")
@@ -132,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--quiet", action="store_true", help="no progress bar")
 
     train = sub.add_parser("train", help="train a learned policy")
-    train_sub = train.add_subparsers(dest="model", required=True)
+    train_sub = _with_defaults_in_help(train.add_subparsers(dest="model", required=True))
     tg = train_sub.add_parser("graspsam", help="train GraspSAM on a grasp data set (re-run the same command to resume)")
     tg.add_argument("--variant", default="tiny",
                     help="tiny | tiny_rgbd (tiny + depth as heights above the table) | vit_t | vit_b | vit_l | vit_h")
@@ -170,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--quiet", action="store_true", help="no progress bars")
 
     ev = sub.add_parser("eval", help="offline rectangle-metric accuracy of a learned model")
-    ev_sub = ev.add_subparsers(dest="model", required=True)
+    ev_sub = _with_defaults_in_help(ev.add_subparsers(dest="model", required=True))
     eg = ev_sub.add_parser("graspsam", help="top-1 rectangle accuracy of a GraspSAM checkpoint per prompt kind")
     eg.add_argument("--checkpoint", required=True)
     eg.add_argument("--variant", default=None,
@@ -183,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     eg.add_argument("--quiet", action="store_true")
 
     bench = sub.add_parser("bench", help="performance benchmarks")
-    bench_sub = bench.add_subparsers(dest="bench", required=True)
+    bench_sub = _with_defaults_in_help(bench.add_subparsers(dest="bench", required=True))
     sim = bench_sub.add_parser("sim", help="whole-episode throughput of the random policy and its parts")
     _add_scene_args(sim)
     sim.add_argument("--episodes", type=int, default=20)
@@ -245,6 +276,7 @@ def _benchmark_config(args, policies: list[str], prompts: list[str], env: str = 
         policies=policies, prompts=prompts, suite=args.suite, objects=args.objects, layout=args.layout,
         split=args.split, object_count=args.object_count, episodes=args.episodes, seed=args.seed, env=env,
         shake=args.shake, label_targets=args.label_targets, gripper=args.gripper, appearance=args.appearance,
+        labels=args.labels,
         policy_kwargs=_policy_kwargs(args),
         figures=not args.no_figures,
     )
@@ -408,6 +440,13 @@ def _export(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "quiet", False):
+        import os
+
+        from graspsim.plugins import import_pybullet_quietly
+
+        os.environ["GRASPSIM_QUIET"] = "1"
+        import_pybullet_quietly()
     try:
         if args.command == "run":
             return _run(args)

@@ -5,7 +5,8 @@ Modules: ``adapter`` (Rein adapter, LoRA), ``image_encoder`` (SAM ViT +
 adapters), ``tinyvit_encoder`` (MobileSAM TinyViT + LoRA; optional extra
 ``graspsim[mobilesam]``), ``decoder`` (SAM mask decoder + HQ and grasp tokens),
 ``model`` (``GraspSAM``, prompt/output conventions), ``build`` (variants and
-checkpoints). See ``model``'s docstring for frames, units and map conventions.
+checkpoints), ``depth`` (heights above the table, the extra input of
+``tiny_rgbd``). See ``model``'s docstring for frames, units and map conventions.
 
 Typical use::
 
@@ -22,6 +23,7 @@ from .build import (
     LoadReport,
     VariantSpec,
     build_graspsam,
+    init_from_checkpoint,
     load_graspsam_checkpoint,
     load_graspsam_weights,
     load_sam_weights,
@@ -59,6 +61,7 @@ __all__ = [
     "build_graspsam",
     "decode_angle",
     "describe",
+    "init_from_checkpoint",
     "is_graspsam_addition",
     "load_graspsam_checkpoint",
     "load_graspsam_weights",

@@ -2,18 +2,34 @@
 
 Variants (:data:`VARIANTS`; ``build_graspsam(name)``):
 
-=========  ==============================================  ======  =====  ======
-name       image encoder                                   input   emb.   maps
-=========  ==============================================  ======  =====  ======
-``tiny``   small SAM-style ViT trained from scratch         256     16²    64²
-``vit_t``  MobileSAM TinyViT (``mobile_sam.pt``) + LoRA     1024    64²    256²
-``vit_b``  SAM ViT-B (``sam_vit_b_01ec64.pth``) + Rein       1024    64²    256²
-``vit_l``  SAM ViT-L (``sam_vit_l_0b3195.pth``) + Rein       1024    64²    256²
-``vit_h``  SAM ViT-H (``sam_vit_h_4b8939.pth``) + Rein       1024    64²    256²
-=========  ==============================================  ======  =====  ======
+=============  ==============================================  ========  ======  =====  ======
+name           image encoder                                   input     size    emb.   maps
+=============  ==============================================  ========  ======  =====  ======
+``tiny``       small SAM-style ViT trained from scratch         RGB       256     16²    64²
+``tiny_rgbd``  ``tiny`` + a depth stem (heights above table)    RGB + H   256     16²    64²
+``vit_t``      MobileSAM TinyViT (``mobile_sam.pt``) + LoRA     RGB       1024    64²    256²
+``vit_b``      SAM ViT-B (``sam_vit_b_01ec64.pth``) + Rein       RGB       1024    64²    256²
+``vit_l``      SAM ViT-L (``sam_vit_l_0b3195.pth``) + Rein       RGB       1024    64²    256²
+``vit_h``      SAM ViT-H (``sam_vit_h_4b8939.pth``) + Rein       RGB       1024    64²    256²
+=============  ==============================================  ========  ======  =====  ======
 
 ``tiny`` (3.26 M parameters, all trainable) exists for CPU-only training
 and tests; it has no official weights and no adapters (everything trains).
+``tiny_rgbd`` is ``tiny`` with depth as an extra input (``model.uses_depth``):
+the heights of the image's pixels above the table (metres, normalised by a
+fixed 0.1 m and clipped to [0, 4], resized and padded as the image; see
+:mod:`.depth`) go through a :class:`~.image_encoder.DepthStem` (3×3 convs
+with stride 2 to 16 and 32 channels, GELU, then a 4×4 conv with stride 4 to the
+encoder width 160: a patch embedding of 16 × 16 pixels, +87 k parameters)
+whose output is added to the RGB patch embedding. The stem's last conv starts
+at zero, so a ``tiny`` checkpoint initialises it exactly (same outputs at step 0: ``init_from_checkpoint``,
+``graspsim train graspsam --variant tiny_rgbd --init tiny.pt``); every other
+key is ``tiny``'s. Heights rather than depth, so that the input does not
+change with the camera's height (randomised per scene) or the table's
+distance; the stem's keys (``image_encoder.depth_stem.*``) count as GraspSAM
+additions (``model.is_graspsam_addition``: trainable when SAM is frozen,
+skipped when official SAM weights are loaded).
+
 The others use SAM's exact encoder / prompt-encoder / decoder sizes; given the
 official file they load it key for key, freeze every SAM weight and leave the
 GraspSAM additions trainable (adapters or LoRA, HQ token, grasp tokens, fused
@@ -65,6 +81,7 @@ __all__ = [
     "load_graspsam_weights",
     "load_graspsam_checkpoint",
     "save_graspsam_checkpoint",
+    "init_from_checkpoint",
     "official_variant_of",
     "MOBILESAM_INSTALL_HINT",
 ]
@@ -92,6 +109,13 @@ class VariantSpec:
     iou_head_hidden_dim: int = 256
     official_checkpoint: Optional[str] = None
     description: str = ""
+    #: the RGB variant whose checkpoints can initialise this one (:func:`init_from_checkpoint`)
+    rgb_variant: Optional[str] = None
+
+    @property
+    def uses_depth(self) -> bool:
+        """True when the model takes heights above the table (a depth stem)."""
+        return bool(self.encoder.get("depth_stem", False))
 
 
 def _sam_vit(name, embed_dim, depth, heads, global_idx, ckpt) -> VariantSpec:
@@ -121,30 +145,45 @@ def _sam_vit(name, embed_dim, depth, heads, global_idx, ckpt) -> VariantSpec:
     )
 
 
+_TINY_ENCODER = dict(
+    img_size=256,
+    patch_size=16,
+    embed_dim=160,
+    depth=6,
+    num_heads=5,
+    mlp_ratio=4.0,
+    out_chans=128,
+    qkv_bias=True,
+    use_rel_pos=True,
+    window_size=8,
+    global_attn_indexes=(2, 5),
+)
+
 VARIANTS: dict[str, VariantSpec] = {
     "tiny": VariantSpec(
         name="tiny",
         backbone="vit",
         image_size=256,
         prompt_dim=128,
-        encoder=dict(
-            img_size=256,
-            patch_size=16,
-            embed_dim=160,
-            depth=6,
-            num_heads=5,
-            mlp_ratio=4.0,
-            out_chans=128,
-            qkv_bias=True,
-            use_rel_pos=True,
-            window_size=8,
-            global_attn_indexes=(2, 5),
-        ),
+        encoder=dict(_TINY_ENCODER),
         adapter=dict(adapter_tokens=0),
         transformer=dict(depth=2, mlp_dim=512, num_heads=4),
         iou_head_hidden_dim=128,
         official_checkpoint=None,
         description="small SAM-style ViT trained from scratch (CPU-friendly)",
+    ),
+    "tiny_rgbd": VariantSpec(
+        name="tiny_rgbd",
+        backbone="vit",
+        image_size=256,
+        prompt_dim=128,
+        encoder=dict(_TINY_ENCODER, depth_stem=True, depth_stem_hidden=16),
+        adapter=dict(adapter_tokens=0),
+        transformer=dict(depth=2, mlp_dim=512, num_heads=4),
+        iou_head_hidden_dim=128,
+        official_checkpoint=None,
+        description="tiny + a depth stem: heights above the table added to the patch embedding",
+        rgb_variant="tiny",
     ),
     "vit_t": VariantSpec(
         name="vit_t",
@@ -207,7 +246,7 @@ def build_graspsam(
     """Build GraspSAM ``variant`` (a key of :data:`VARIANTS`).
 
     Args:
-        variant: ``tiny``, ``vit_t``, ``vit_b``, ``vit_l`` or ``vit_h``.
+        variant: ``tiny``, ``tiny_rgbd``, ``vit_t``, ``vit_b``, ``vit_l`` or ``vit_h``.
         sam_checkpoint: official SAM / MobileSAM weights (path or state dict)
             for the SAM parts; not for ``tiny``.
         device: where the model goes (default: the ambient default device, so
@@ -464,3 +503,51 @@ def load_graspsam_checkpoint(
     model = build_graspsam(variant, device=device, freeze_sam=freeze)
     _, metadata = load_graspsam_weights(model, obj, strict=strict)
     return model, metadata
+
+
+def init_from_checkpoint(model: GraspSAM, path_or_checkpoint: PathOrDict) -> tuple[LoadReport, dict]:
+    """Start ``model`` from one of our checkpoints of its own variant or of its RGB
+    variant (``VARIANTS[model.variant].rgb_variant``: a ``tiny`` checkpoint for
+    ``tiny_rgbd``).
+
+    Every key of the file must exist in the model with the same shape; the
+    model's keys the file lacks must all be GraspSAM additions the RGB variant
+    does not have (the depth stem), which keep their initialisation (the stem's
+    last layer is zero, so the model computes exactly what the file's model
+    does). They are returned as ``report.skipped`` ("new"). Anything else --
+    another variant, missing keys that are not new, unexpected keys, a shape
+    mismatch -- raises ValueError naming it. Returns (report, metadata).
+    """
+    obj, source = _read(path_or_checkpoint)
+    if not _is_graspsam(obj):
+        raise ValueError(f"{source}: not a GraspSAM checkpoint (official SAM weights go through sam_checkpoint)")
+    model_variant = getattr(model, "variant", "custom")
+    ck_variant = obj.get("variant")
+    if ck_variant == model_variant:
+        return load_graspsam_weights(model, obj, strict=True)
+    spec = VARIANTS.get(model_variant)
+    if spec is None or spec.rgb_variant != ck_variant:
+        allowed = [model_variant] + ([spec.rgb_variant] if spec is not None and spec.rgb_variant else [])
+        raise ValueError(
+            f"{source}: checkpoint is for GraspSAM variant {ck_variant!r} but the model is variant {model_variant!r} "
+            f"(it can start from variant {' or '.join(repr(v) for v in allowed)})"
+        )
+    sd = obj.get("state_dict")
+    if not isinstance(sd, Mapping):
+        raise ValueError(f"{source}: GraspSAM checkpoint without a state_dict")
+    own = model.state_dict()
+    absent = sorted(k for k in own if k not in sd)
+    new = [k for k in absent if k.startswith("image_encoder.depth_stem.")]
+    report = LoadReport(
+        source=source,
+        missing=[k for k in absent if k not in new],
+        unexpected=sorted(k for k in sd if k not in own),
+        skipped=new,
+    )
+    if not report.ok:
+        raise ValueError(
+            f"{source}: variant {ck_variant!r} does not map onto {model_variant!r}: "
+            f"missing [{_fmt(report.missing)}]; unexpected [{_fmt(report.unexpected)}]"
+        )
+    _apply_state_dict(model, sd, source)
+    return report, dict(obj.get("metadata") or {})

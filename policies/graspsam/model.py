@@ -9,6 +9,11 @@ any number of prompts on that image are then decoded cheaply with
     out1 = model.decode(emb, points=pts, point_labels=lbl)
     out2 = model.decode(emb, boxes=box)              # same image, new prompt
 
+Variants that use depth (``model.uses_depth``; ``tiny_rgbd``) also take the
+heights of the image's pixels above the table (:mod:`.depth`)::
+
+    emb = model.encode(images, heights=heights_m)    # B×H×W metres, 0 = missing
+
 Frames and units
 ----------------
 * Images: ``B×H×W×3`` uint8 RGB (numpy or torch), or float ``B×3×H×W`` RGB
@@ -27,6 +32,16 @@ Frames and units
   ``B×1×H×W`` in the original frame (or ``B×1×S×S`` in the output frame, e.g. a
   previous ``mask_logits``). Boolean masks become ±:data:`MASK_PROMPT_LOGIT`
   logits; float masks are taken as logits (as SAM's mask input).
+* Heights (depth-using variants only): ``B×H×W`` (or ``B×1×H×W``) float, the
+  height above the table in **metres** of each pixel of the images (same
+  frame and size; NaN or 0 where depth is missing, read as the table), e.g.
+  :func:`.depth.heights_from_camera`. :meth:`GraspSAM.preprocess_heights`
+  divides them by :data:`.depth.HEIGHT_SCALE_M` (0.1 m), clips them to
+  ``[0, HEIGHT_CLIP]`` and resizes / pads them exactly as the image (bilinear,
+  zero padding: the padding reads as table). ``encode`` of a depth model
+  without heights raises ValueError; an RGB model (``uses_depth`` False)
+  ignores heights, so that a caller holding RGB-D data (the policy's
+  observation, a sim data set) can pass them to any variant.
 * Outputs are ``S×S`` maps with ``S = 4 × embedding side`` (256 for the SAM
   variants, 64 for ``tiny``), covering the padded model input frame: output
   pixel (i, j) is centred on the input-frame point
@@ -115,8 +130,8 @@ def width_to_opening(width: Any, image_side: float) -> Any:
 
 def is_graspsam_addition(key: str) -> bool:
     """True for state-dict keys that GraspSAM adds to SAM / MobileSAM
-    (adapters, LoRA, HQ token, grasp tokens, fused path, grasp head)."""
-    if key.startswith("image_encoder.adapters."):
+    (adapters, LoRA, depth stem, HQ token, grasp tokens, fused path, grasp head)."""
+    if key.startswith(("image_encoder.adapters.", "image_encoder.depth_stem.")):
         return True
     if key.startswith("image_encoder.") and (".lora_down." in key or ".lora_up." in key):
         return True
@@ -252,6 +267,12 @@ class GraspSAM(nn.Module):
         return self.pixel_mean.device
 
     @property
+    def uses_depth(self) -> bool:
+        """True for variants whose encoder has a depth stem (``tiny_rgbd``):
+        :meth:`encode` then needs ``heights``."""
+        return bool(getattr(self.image_encoder, "uses_depth", False))
+
+    @property
     def image_size(self) -> int:
         """Side ``S_in`` of the square model input, pixels."""
         return int(self.image_encoder.img_size)
@@ -328,10 +349,49 @@ class GraspSAM(nn.Module):
         x = F.pad(x, (0, self.image_size - resized[1], 0, self.image_size - resized[0]))
         return x, original, resized
 
-    def encode(self, images: ArrayLike) -> Embedding:
-        """Encode a batch of images once; reuse the result for any prompts."""
+    def preprocess_heights(self, heights: ArrayLike) -> tuple[torch.Tensor, tuple[int, int], tuple[int, int]]:
+        """Heights above the table in metres (``B×H×W`` or ``B×1×H×W``; NaN =
+        missing) -> (``B×1×S_in×S_in`` normalised padded input, original (H, W),
+        resized (h', w')): normalised by :func:`.depth.normalise_heights`, then
+        resized and zero-padded exactly as :meth:`preprocess` does the image."""
+        from .depth import normalise_heights
+
+        h = torch.as_tensor(np.asarray(heights) if not isinstance(heights, torch.Tensor) else heights)
+        if h.ndim == 3:
+            h = h.unsqueeze(1)
+        if h.ndim != 4 or h.shape[1] != 1:
+            raise ValueError(f"heights must be B×H×W (or B×1×H×W) metres above the table, got {tuple(h.shape)}")
+        h = normalise_heights(h.to(device=self.device, dtype=torch.float32))
+        original = (int(h.shape[-2]), int(h.shape[-1]))
+        resized = self.input_size_for(original)
+        if resized != original:
+            h = F.interpolate(h, size=resized, mode="bilinear", align_corners=False, antialias=True)
+        h = F.pad(h, (0, self.image_size - resized[1], 0, self.image_size - resized[0]))
+        return h, original, resized
+
+    def encode(self, images: ArrayLike, heights: Optional[ArrayLike] = None) -> Embedding:
+        """Encode a batch of images once; reuse the result for any prompts.
+
+        ``heights``: the images' heights above the table in metres (module doc,
+        "Heights"); required when :attr:`uses_depth` (ValueError without them),
+        ignored by RGB models.
+        """
         x, original, resized = self.preprocess(images)
-        embedding, early = self.image_encoder(x)
+        if self.uses_depth:
+            if heights is None:
+                raise ValueError(
+                    f"GraspSAM variant {self.variant!r} uses depth: encode needs heights "
+                    "(B×H×W metres above the table, see graspsim.policies.graspsam.depth)"
+                )
+            h, h_original, _ = self.preprocess_heights(heights)
+            if h.shape[0] != x.shape[0] or h_original != original:
+                raise ValueError(
+                    f"heights {tuple(h.shape[:1]) + h_original} do not match the images {tuple(x.shape[:1]) + original} "
+                    "(batch, H, W)"
+                )
+            embedding, early = self.image_encoder(x, heights=h)
+        else:
+            embedding, early = self.image_encoder(x)
         hq = self.mask_decoder.image_features(embedding, early)
         return Embedding(embedding, early, original, resized, self.image_size, hq, self.prompt_encoder.get_dense_pe())
 
@@ -445,9 +505,9 @@ class GraspSAM(nn.Module):
         )
         return GraspOutput(out.mask_logits, out.grasp_maps, out.iou_pred, out.sam_mask_logits)
 
-    def forward(self, images: ArrayLike, **prompts) -> GraspOutput:
-        """``decode(encode(images), **prompts)``; prompts as in :meth:`decode`."""
-        return self.decode(self.encode(images), **prompts)
+    def forward(self, images: ArrayLike, heights: Optional[ArrayLike] = None, **prompts) -> GraspOutput:
+        """``decode(encode(images, heights), **prompts)``; prompts as in :meth:`decode`."""
+        return self.decode(self.encode(images, heights), **prompts)
 
     # -------------------------------------------------------- postprocess
     def postprocess(self, maps: torch.Tensor, embedding: Embedding, mode: str = "bilinear") -> torch.Tensor:

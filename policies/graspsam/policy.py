@@ -6,10 +6,17 @@
 builds the model around an official SAM file (SAM frozen, the GraspSAM parts
 untrained: the starting point for fine-tuning, not a useful grasp policy).
 
+The variant comes from the checkpoint (``variant=``, when given, must match
+it), so a ``tiny_rgbd`` checkpoint just works: a model that uses depth
+(``model.uses_depth``) gets the observation's heights above the table,
+computed from its ``depth``, ``intrinsics`` and ``extrinsics``
+(:func:`graspsim.geometry.clearance.heights_above_table`, missing depth read
+as the table; see :mod:`.depth`).
+
 The image is encoded once and the embedding reused while observations show
-the same RGB image (further prompts cost only the decoder; on the CPU a
-frozen TorchScript copy of it, ``frozen_decoder=True``, see
-:mod:`.frozen_decoder`).
+the same RGB image -- and, for a model that uses depth, the same depth image
+and camera (further prompts cost only the decoder; on the CPU a frozen
+TorchScript copy of it, ``frozen_decoder=True``, see :mod:`.frozen_decoder`).
 
 Before the choice, ``colour_refine`` (on by default) cuts a predicted mask
 that has bled onto a touching neighbour of another colour: the mask keeps
@@ -111,15 +118,35 @@ class GraspSAMPolicy(GroundedPolicy):
         self.colour_refine = bool(colour_refine)
         self._embedding = None
         self._image = None  # the encoded image, compared to tell a further prompt from a new image
+        self._depth_key = None  # and, for a model that uses depth, its (depth, intrinsics, extrinsics)
         self._scene_cache, self._scene_key = {}, None
         self._torch = torch
         super().__init__(grounder, seed)
 
-    def _encode(self, rgb: np.ndarray):
-        if self._image is None or not np.array_equal(rgb, self._image):
+    def _encode(self, rgb: np.ndarray, observation: dict):
+        """The embedding of the observation's image (and heights, for a model that
+        uses depth), reused while rgb (and depth, intrinsics, extrinsics) are unchanged."""
+        depth_key = None
+        if self.model.uses_depth:
+            missing = [k for k in ("depth", "intrinsics", "extrinsics") if observation.get(k) is None]
+            if missing:
+                raise ValueError(f"GraspSAM variant {self.model.variant!r} uses depth: the observation needs "
+                                 f"{', '.join(missing)}")
+            depth_key = (np.asarray(observation["depth"], np.float32),
+                         np.asarray(observation["intrinsics"], np.float64),
+                         np.asarray(observation["extrinsics"], np.float64))
+        same = self._image is not None and np.array_equal(rgb, self._image)
+        if same and depth_key is not None:
+            same = self._depth_key is not None and all(np.array_equal(a, b) for a, b in zip(depth_key, self._depth_key))
+        if not same:
             with self._torch.no_grad():
-                self._embedding = self.model.encode(rgb[None])
+                if depth_key is None:
+                    self._embedding = self.model.encode(rgb[None])
+                else:
+                    heights = self._scene(*depth_key, "heights")  # metres above the table, NaN = no depth
+                    self._embedding = self.model.encode(rgb[None], heights=heights[None])
             self._image = rgb.copy()
+            self._depth_key = None if depth_key is None else tuple(a.copy() for a in depth_key)
         return self._embedding
 
     def act(self, observation: dict) -> np.ndarray:
@@ -130,7 +157,7 @@ class GraspSAMPolicy(GroundedPolicy):
         rgb = np.asarray(observation["rgb"], np.uint8)
         prompt = Prompt.from_observation(observation["prompt"])
         arrays = prompt_arrays(prompt, rgb.shape[:2], self.grounder, self.context, rgb)
-        embedding = self._encode(rgb)
+        embedding = self._encode(rgb, observation)
         threshold = 0.0 if self.fallback else QUALITY_THRESHOLD
         pred = predict(self.model, embedding, arrays, rgb.shape[:2], top_k=self.top_k, threshold=threshold,
                        mask_decoder=self.decoder)

@@ -17,6 +17,15 @@ validation examples with positives, top-1 rectangle accuracy by
 GraspSAM checkpoint), every epoch as ``last.pt`` (with the optimiser), from
 which a re-run of the same command resumes. Randomness per epoch comes from
 ``(seed, epoch)``, so a resumed run continues as an uninterrupted one would.
+
+Variants that use depth (``tiny_rgbd``): every example carries its image's
+heights above the table (:func:`.depth.sample_heights`: exact from each sim
+scene's camera, approximated for depth in metres without a camera, refused
+for data sets without usable depth), augmented with the image, and training,
+validation and evaluation pass them to the model. ``init`` may then also be a
+checkpoint of the variant's RGB variant (``tiny`` for ``tiny_rgbd``,
+:func:`.build.init_from_checkpoint`): every shared weight is loaded and the
+depth stem starts at zero, so training starts from exactly the RGB model.
 """
 
 from __future__ import annotations
@@ -43,7 +52,8 @@ OUTSIDE_WEIGHT = 0.01
 class TrainConfig:
     """``data``: one data set folder, or several separated by commas (all in
     ``data_format``; their objects are pooled). ``init``: a GraspSAM checkpoint
-    whose weights start the training (fine-tuning; the variant must match)."""
+    whose weights start the training (fine-tuning; the variant must match, or be
+    the variant's RGB variant: a ``tiny`` checkpoint starts ``tiny_rgbd``)."""
 
     data: str
     out: str
@@ -64,6 +74,10 @@ class TrainConfig:
     init: str | None = None
 
     def check(self) -> None:
+        from .build import VARIANTS
+
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown GraspSAM variant {self.variant!r}; available: {', '.join(VARIANTS)}")
         for name in ("epochs", "batch_size"):
             v = getattr(self, name)
             if not (isinstance(v, int) and v >= 1):
@@ -77,10 +91,14 @@ class TrainConfig:
 
 
 def load_examples(config: TrainConfig):
-    """(train examples, validation examples) from the configured data sets."""
+    """(train examples, validation examples) from the configured data sets; with heights
+    above the table when the configured variant uses depth."""
     from graspsim.datasets import open_dataset, split
 
+    from .build import VARIANTS
     from .examples import examples_from
+
+    heights = VARIANTS[config.variant].uses_depth
 
     folders = [f.strip() for f in str(config.data).split(",") if f.strip()]
     if not folders:
@@ -93,16 +111,16 @@ def load_examples(config: TrainConfig):
             items, val_items = split(items, val_fraction=config.val_fraction, by="object", seed=config.seed)
             if config.max_examples is not None:
                 val_items = val_items[: max(config.max_examples // 4, 1)]
-            val += [e for e in examples_from(train_ds, val_items) if len(e.grasps)]
+            val += [e for e in examples_from(train_ds, val_items, heights=heights) if len(e.grasps)]
         if config.max_examples is not None:
             items = items[: config.max_examples]
-        train += examples_from(train_ds, items)
+        train += examples_from(train_ds, items, heights=heights)
     if config.val:
         val_ds = open_dataset(config.val_format or config.data_format, config.val)
         val_items = val_ds.items()
         if config.max_examples is not None:
             val_items = val_items[: max(config.max_examples // 4, 1)]
-        val = [e for e in examples_from(val_ds, val_items) if len(e.grasps)]
+        val = [e for e in examples_from(val_ds, val_items, heights=heights) if len(e.grasps)]
     if not train:
         raise ValueError(f"{config.data}: no training examples (objects with masks)")
     if not val:
@@ -165,12 +183,16 @@ def validate(model, examples, kinds=VAL_PROMPT_KINDS, seed: int = 0, progress: b
     from .inference import QUALITY_THRESHOLD, TOP_K, predict
 
     model.eval()
+    if model.uses_depth and any(e.heights is None for e in examples):
+        raise ValueError(f"GraspSAM variant {model.variant!r} uses depth: the examples need heights "
+                         "(examples_from(..., heights=True))")
     preds = {k: [] for k in kinds}
     rng = np.random.default_rng(seed)
     cache_id, emb = None, None
     for e in tqdm(examples, desc="validate", unit="obj", disable=not progress, leave=False):
         if e.sample_id != cache_id or emb is None:
-            emb, cache_id = model.encode(e.rgb[None]), e.sample_id  # one encoding per image
+            heights = e.heights[None] if model.uses_depth else None
+            emb, cache_id = model.encode(e.rgb[None], heights), e.sample_id  # one encoding per image
         for k in kinds:
             prompt = val_prompt(e, k, rng)
             p = predict(model, emb, prompt, e.mask.shape, jaw_px=e.jaw_px)
@@ -202,6 +224,29 @@ def _resume_key(config: TrainConfig) -> dict:
     return d
 
 
+def _initial_model(config: TrainConfig, device, progress: bool):
+    """The model that starts a training from ``config.init``: the checkpoint itself
+    when it holds ``config.variant``; for a variant with an RGB variant
+    (``tiny_rgbd``), a checkpoint of that one loaded into a new model of
+    ``config.variant`` (new keys, the depth stem, keep their zero start)."""
+    from .build import VARIANTS, build_graspsam, init_from_checkpoint, load_graspsam_checkpoint
+
+    model, _ = load_graspsam_checkpoint(config.init, device=device)
+    if model.variant == config.variant:
+        return model
+    rgb = VARIANTS[config.variant].rgb_variant
+    if model.variant != rgb:
+        also = f" or {rgb!r}" if rgb else ""
+        raise ValueError(f"init checkpoint {config.init!r} holds variant {model.variant!r}, not {config.variant!r}{also}")
+    new = build_graspsam(config.variant, device=device, freeze_sam=bool(model.build_config.get("freeze_sam", False)))
+    report, _ = init_from_checkpoint(new, config.init)
+    if progress:
+        print(f"initialised {config.variant} from the {model.variant} checkpoint {config.init}: "
+              f"{len(new.state_dict()) - len(report.skipped)} keys loaded, {len(report.skipped)} new "
+              f"(zero-initialised depth stem): {', '.join(report.skipped)}")
+    return new
+
+
 def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
     """Train (or resume) and return the summary (history, best epoch and accuracy, time)."""
     from tqdm import tqdm
@@ -216,11 +261,7 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
     train, val = load_examples(config)
     torch.manual_seed(config.seed)
     if config.init is not None:
-        from .build import load_graspsam_checkpoint
-
-        model, _ = load_graspsam_checkpoint(config.init, device=device)
-        if model.variant != config.variant:
-            raise ValueError(f"init checkpoint {config.init!r} holds variant {model.variant!r}, not {config.variant!r}")
+        model = _initial_model(config, device, progress)
         model.float()
     else:
         model = build_graspsam(config.variant, sam_checkpoint=config.sam_checkpoint, device=device)
@@ -258,7 +299,8 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
             batch = [augment(train[j], rng) for j in order[step * config.batch_size : (step + 1) * config.batch_size]]
             kind = config.prompt_kinds[int(rng.integers(len(config.prompt_kinds)))]
             prompts = _batch_prompts(batch, kind, rng)
-            output = model(np.stack([e.rgb for e in batch]), **prompts)
+            heights = np.stack([e.heights for e in batch]) if model.uses_depth else None
+            output = model(np.stack([e.rgb for e in batch]), heights=heights, **prompts)
             loss, parts = grasp_loss(output, _targets(model, batch, device))
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -291,21 +333,25 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
 
 
 def evaluate_checkpoint(checkpoint, data, data_format: str = "sim", seed: int = 0, progress: bool = True,
-                        colour_refine: bool = False) -> dict:
+                        colour_refine: bool = False, variant: str | None = None) -> dict:
     """Top-1 rectangle accuracy of a GraspSAM checkpoint on every labelled object of a data set,
-    per prompt kind (one point, a box); ``colour_refine`` as in :func:`validate`."""
+    per prompt kind (one point, a box); ``colour_refine`` as in :func:`validate`. The variant
+    is the checkpoint's; ``variant``, when given, must be it (ValueError otherwise). A
+    depth-using checkpoint reads the data set's heights above the table (as training does)."""
     from graspsim.datasets import open_dataset
 
     from .build import load_graspsam_checkpoint
     from .examples import examples_from
 
     model, meta = load_graspsam_checkpoint(checkpoint, device=pick_device(None))
+    if variant is not None and model.variant != variant:
+        raise ValueError(f"checkpoint {str(checkpoint)!r} holds variant {model.variant!r}, not {variant!r}")
     ds = open_dataset(data_format, data)
-    examples = [e for e in examples_from(ds, ds.items()) if len(e.grasps)]
+    examples = [e for e in examples_from(ds, ds.items(), heights=model.uses_depth) if len(e.grasps)]
     if not examples:
         raise ValueError(f"{data}: no objects with masks and positive grasps to evaluate")
     result = validate(model, examples, seed=seed, progress=progress, colour_refine=colour_refine)
-    return {"checkpoint": str(checkpoint), "data": str(data), "examples": len(examples),
+    return {"checkpoint": str(checkpoint), "variant": model.variant, "data": str(data), "examples": len(examples),
             "colour_refine": bool(colour_refine), **result}
 
 

@@ -59,6 +59,11 @@ def compare_summaries(base: dict, new: dict, max_drop: float = 0.05, alpha: floa
         for category in sorted(set(b["per_category"]) & set(n["per_category"])):
             rows.append(_row(f"{name} [{category}]", b["per_category"][category], n["per_category"][category],
                              max_drop, alpha))
+    if not rows:
+        raise ValueError(
+            f"no (policy, prompt) group with finished episodes in both summaries: base has "
+            f"{sorted(base['groups']) or 'none'}, new has {sorted(new['groups']) or 'none'}; to compare a policy under "
+            "a new checkpoint with its old self, run it with --as NAME (e.g. --policy graspsam@new.pt --as graspsam)")
     return {"rows": rows, "unmatched": only, "regressions": sum(r["regression"] for r in rows),
             "max_drop": max_drop, "alpha": alpha}
 

@@ -83,6 +83,10 @@ def _run_serial(fn, tasks) -> Iterator[TaskResult]:
 def _worker_main(conn, fn) -> None:
     # the parent handles Ctrl-C; a worker must not die of it mid-task
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.environ.get("GRASPSIM_QUIET") == "1":
+        from graspsim.plugins import import_pybullet_quietly
+
+        import_pybullet_quietly()
     while True:
         try:
             message = conn.recv()

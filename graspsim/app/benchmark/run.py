@@ -31,7 +31,9 @@ DEFAULT_TIMEOUT_S = 600.0
 class BenchmarkConfig:
     """What to run. ``policies``: registered names (or ``module:factory``), each
     optionally ``name@checkpoint`` to load a checkpoint file; ``policy_kwargs``
-    go to every policy; ``gripper``: a gripper name (:mod:`graspsim.grippers`). Scenes come from ``suite`` (a shipped suite name or a
+    go to every policy; ``labels``: the policies' names in the results (default:
+    the entries themselves), e.g. to compare ``graspsam@new.pt`` as ``graspsam``;
+    ``gripper``: a gripper name (:mod:`graspsim.grippers`). Scenes come from ``suite`` (a shipped suite name or a
     .jsonl file; ``episodes`` defaults to its size) or are generated from
     ``objects``/``layout``/``split``/``object_count`` (``episodes`` default 20).
     ``appearance``: "catalogue" (default) or "randomised" (object colours and
@@ -53,6 +55,7 @@ class BenchmarkConfig:
     label_targets: bool = False
     gripper: str = "franka"
     appearance: str = "catalogue"
+    labels: list[str] | None = None
     policy_kwargs: dict = field(default_factory=dict)
     figures: bool = True
 
@@ -75,6 +78,11 @@ class BenchmarkConfig:
             raise ValueError(f"seed must be a non-negative integer below 2**31, got {self.seed!r}")
         from graspsim.grippers import get_gripper
 
+        if self.labels is not None:
+            if len(self.labels) != len(self.policies) or len(set(self.labels)) != len(self.labels) \
+                    or not all(isinstance(x, str) and x for x in self.labels):
+                raise ValueError(f"labels must name each of the {len(self.policies)} policies once, got {self.labels!r}")
+
         if not isinstance(self.gripper, str):
             raise ValueError(f"gripper must be a gripper name, got {self.gripper!r}")
         get_gripper(self.gripper)  # ValueError naming the value
@@ -86,8 +94,9 @@ class BenchmarkConfig:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        if d["appearance"] == "catalogue":
-            del d["appearance"]
+        for key, default in (("gripper", "franka"), ("appearance", "catalogue"), ("labels", None)):
+            if d[key] == default:
+                del d[key]  # folders written before these options existed stay resumable
         if isinstance(d["object_count"], tuple):
             d["object_count"] = list(d["object_count"])
         return d
@@ -132,7 +141,8 @@ def make_tasks(config: BenchmarkConfig, figures_dir: Path | None, preloaded: tup
         name, kwargs = policy_spec(entry, config.policy_kwargs)
         if name not in policies.available() and ":" not in name and entry not in preloaded:
             raise ValueError(f"unknown policy {name!r}; available: {', '.join(policies.available())} (or module:factory)")
-        specs.append((entry, name, json.dumps(kwargs, sort_keys=True)))
+        label = entry if config.labels is None else config.labels[config.policies.index(entry)]
+        specs.append((label, name, json.dumps(kwargs, sort_keys=True)))
     suite_name = None if config.suite is None else Path(config.suite).stem if config.suite.endswith(".jsonl") else config.suite
     tasks = []
     for i in range(episodes):
@@ -212,6 +222,8 @@ def run_benchmark(config: BenchmarkConfig, out=None, workers: int = 1, backend: 
     if policy_instances and backend != "serial":
         raise ValueError(f"policy objects can only run in this process: use backend 'serial', not {backend!r}")
     out = None if out is None else Path(out)
+    if out is not None and out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is a file: give a folder for the results")
     tasks = make_tasks(config, None if out is None else out / "figures", tuple(policy_instances or ()))
     check_policies(config, policy_instances or {})
     preloaded = set()
