@@ -209,3 +209,22 @@ def test_bench_scaling_reports_efficiency():
 
     r = bench_scaling("random", [1], episodes=2, repeats=1, layout="single")
     assert r["efficiency"][1] == pytest.approx(1.0) and r["episodes_per_second"][1] > 0
+
+
+def test_a_plain_script_without_main_guard_is_told_what_to_do(tmp_path):
+    """run_benchmark called at the top level of a script with worker processes says at once how
+    to fix it (instead of every worker re-running the script); under the guard it runs."""
+    import subprocess
+    import sys
+
+    body = ("from graspsim.app.benchmark import BenchmarkConfig, run_benchmark\n"
+            "{indent}s = run_benchmark(BenchmarkConfig(layout='single', episodes=2, figures=False), workers=2, progress=False)\n"
+            "{indent}print('rate', s['groups']['analytic/point']['episodes'])\n")
+    unguarded = tmp_path / "plain.py"
+    unguarded.write_text(body.format(indent=""))
+    out = subprocess.run([sys.executable, str(unguarded)], capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and 'if __name__ == "__main__":' in out.stderr and "line 2" in out.stderr
+    guarded = tmp_path / "guarded.py"
+    guarded.write_text("if __name__ == '__main__':\n" + body.format(indent="    ").replace("from graspsim", "    from graspsim", 1))
+    out = subprocess.run([sys.executable, str(guarded)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "rate 2" in out.stdout, out.stderr[-2000:]

@@ -134,12 +134,13 @@ def label_dataset(config: LabelConfig, out, workers: int = 1, progress: bool = T
     negatives, wall seconds, and trial throughput (trials per second per core,
     i.e. trials / summed trial seconds of the workers).
     """
-    from graspsim.app.benchmark.pool import check_pool_args, run_tasks
+    from graspsim.app.benchmark.pool import check_pool_args, check_script_guard, run_tasks
     from graspsim.camera import Camera
     from graspsim.datasets.sim import camera_dict, completed_scenes, write_dataset_header, write_suite_file
 
     config.check()
     check_pool_args(workers, backend, timeout_s)
+    check_script_guard(backend, workers)
     out = Path(out)
     write_dataset_header(out, {**config.header(), "camera": camera_dict(Camera())})
     done = set(completed_scenes(out))

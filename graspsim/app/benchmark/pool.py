@@ -52,6 +52,43 @@ def check_pool_args(workers, backend: str, timeout_s) -> None:
         raise ValueError(f"timeout_s must be None or a positive number of seconds, got {timeout_s!r}")
 
 
+def check_script_guard(backend: str, workers: int) -> None:
+    """Raise ValueError, before anything runs, when worker processes would be
+    spawned from a call at the top level of a script outside an
+    ``if __name__ == "__main__":`` block: each spawned worker re-imports the
+    script, which would start the run again inside every worker."""
+    import ast
+    import inspect
+    import sys
+
+    if backend != "local" or workers <= 1:
+        return
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if not path or not str(path).endswith(".py") or not os.path.isfile(path):
+        return
+    frame, line = inspect.currentframe(), None
+    while frame is not None:
+        if frame.f_globals is vars(main) and frame.f_code.co_name == "<module>":
+            line = frame.f_lineno
+            break
+        frame = frame.f_back
+    if line is None:
+        return
+    try:
+        tree = ast.parse(open(path).read())
+    except (OSError, SyntaxError):
+        return
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test) and "__name__" in ast.unparse(node.test) \
+                and node.lineno <= line <= (node.end_lineno or node.lineno):
+            return
+    raise ValueError(
+        f"{path}, line {line}: worker processes re-import this script, so a run started at its top level would "
+        "start again in every worker; put the call under `if __name__ == \"__main__\":` (or use backend=\"serial\", "
+        "or workers=1)")
+
+
 def run_tasks(fn: Callable, tasks: Iterable, workers: int = 1, backend: str = "local",
               timeout_s: float | None = None, ray_address: str | None = None) -> Iterator[TaskResult]:
     """Yield one :class:`TaskResult` per task, as tasks finish (see the module docstring)."""

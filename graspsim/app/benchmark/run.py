@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .episode import (ENVS, EpisodeTask, error_record, forget_policy, preload_policy, run_episode, safe_name,
                       set_torch_threads)
-from .pool import BACKENDS, check_pool_args, run_tasks
+from .pool import BACKENDS, check_pool_args, check_script_guard, run_tasks
 from .store import ResultsStore
 from .summary import summarise
 
@@ -219,6 +219,7 @@ def run_benchmark(config: BenchmarkConfig, out=None, workers: int = 1, backend: 
     policy label to an already built policy object (``serial`` backend only).
     """
     check_pool_args(workers, backend, timeout_s)
+    check_script_guard(backend, workers)
     if policy_instances and backend != "serial":
         raise ValueError(f"policy objects can only run in this process: use backend 'serial', not {backend!r}")
     out = None if out is None else Path(out)
