@@ -106,6 +106,17 @@ def test_declutter_reports_vgn_metrics():
     assert info["objects_removed"] >= info["successes"]
 
 
+def test_declutter_stops_after_two_failures_in_a_row():
+    """VGN's stop rule: two consecutive failed grasps end the round (not one, not three)."""
+    env = gym.make("graspsim/Declutter-v0", prompt="point", object_count=3, layout="packed")
+    env.reset(seed=3)
+    far = np.array([2.0, 2.0, 0.0, 20.0], np.float32)  # a grasp in the image corner, far from every object
+    _, _, term, trunc, info = env.step(far)
+    assert not (term or trunc) and not info["success"]
+    _, _, term, trunc, info = env.step(far)
+    assert term and not trunc and info["attempts"] == 2 and info["successes"] == 0
+
+
 def test_analytic_policy_with_mask_prompts_succeeds_on_a_clear_majority():
     env = gym.make("graspsim/PromptedGrasp-v0", objects="primitives", layout="pile", prompt="mask")
     policy = policies.make("analytic")
@@ -133,13 +144,16 @@ def _still_usable(env):
 @pytest.mark.parametrize(
     "action, field",
     [
-        ([np.nan, 10, 0, 30], "u"),
-        ([10, np.inf, 0, 30], "v"),
-        ([10, 10, 3.0, 30], "angle"),
-        ([10, 10, 0, -5], "opening_px"),
-        ([10, 10, 0, 5000], "opening_px"),
-        ([400, 10, 0, 30], "u"),
-        ([1, 2, 3], "shape"),
+        ([np.nan, 10, 0, 30], "action u must be finite"),
+        ([10, np.inf, 0, 30], "action v must be finite"),
+        ([10, 10, -np.inf, 30], "action angle must be finite"),
+        ([10, 10, 0, np.nan], "action opening_px must be finite"),
+        ([-np.inf, 10, 0, 30], "action u must be finite"),
+        ([10, 10, 3.0, 30], "action angle must be in"),
+        ([10, 10, 0, -5], "action opening_px must be in"),
+        ([10, 10, 0, 5000], "action opening_px must be in"),
+        ([400, 10, 0, 30], "action u must be in"),
+        ([1, 2, 3], "action must have shape"),
     ],
 )
 def test_bad_actions_raise_and_env_survives(env, action, field):

@@ -123,3 +123,16 @@ def test_bad_schedules_name_the_field(kwargs, field):
 
     with pytest.raises(ValueError, match=f"schedule {field}"):
         Schedule(**kwargs)
+
+
+@pytest.mark.parametrize("shake", [False, True])
+def test_the_shake_has_an_effect(shake):
+    """An object held loosely enough (7 kg in the 40 N fingers) survives the plain hold but not the shake."""
+    from graspsim.sim.world import World
+
+    with World() as w:
+        w.add_object(get_object_set("primitives"), BOX, 1.0, [0.0, 0.0, 0.0201], [0, 0, 0, 1])
+        p.changeDynamics(w.objects[0], -1, mass=7.0, physicsClientId=w.client)
+        w.settle()
+        out = Executor(w, shake=shake).execute(box_grasp(), target=0)
+    assert out.success is not shake and out.failure_mode == ("slipped" if shake else None)

@@ -496,3 +496,14 @@ def test_colour_region_keeps_the_mask_when_it_cannot_cut():
         colour_region(mask, rgb[..., :2], [[15, 20]], [1])
     with pytest.raises(ValueError, match="max_distance"):
         colour_region(mask, rgb, [[15, 20]], [1], max_distance=float("nan"))
+
+
+def test_public_angle_decoding_halves_the_doubled_angle():
+    import torch
+
+    from graspsim.policies.graspsam.model import decode_angle
+
+    theta = np.array([-1.5, -0.7, 0.0, 0.3, 1.2, np.pi / 2])
+    np.testing.assert_allclose(decode_angle(np.cos(2 * theta), np.sin(2 * theta)), theta, atol=1e-12)
+    t = torch.tensor(theta[:-1])
+    np.testing.assert_allclose(decode_angle(torch.cos(2 * t), torch.sin(2 * t)).numpy(), theta[:-1], atol=1e-6)

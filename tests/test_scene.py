@@ -70,3 +70,25 @@ def test_random_urdf_and_household_scenes_generate():
             frame = world.render()
             assert (frame["segmentation"] > 0).any()
             assert np.isfinite(frame["depth"]).all()
+
+
+@pytest.mark.parametrize("layout", ["single", "pile", "packed"])
+@pytest.mark.parametrize("objects", ["primitives", "random-urdfs", "household", "procedural"])
+def test_generation_uses_only_its_own_generator(layout, objects):
+    """Every layout of every object set draws only from the scene's generator: numpy's and
+    Python's global random states are neither read (same spec after reseeding them) nor consumed."""
+    import random
+
+    from graspsim.objects import get_object_set
+    from graspsim.sim.world import World
+
+    object_set = get_object_set(objects)
+    specs = []
+    with World() as world:
+        for global_seed in (1, 2):
+            np.random.seed(global_seed)
+            random.seed(global_seed)
+            before = (np.random.get_state()[1].copy(), random.getstate())
+            specs.append(generate_scene(world, object_set, layout, (2, 2), "train", seed=11))
+            assert np.array_equal(np.random.get_state()[1], before[0]) and random.getstate() == before[1]
+    assert specs[0] == specs[1]
