@@ -298,3 +298,19 @@ def test_label_over_several_object_sets_with_randomised_appearance(tmp_path):
         LabelConfig(appearance="fancy").check()
     with pytest.raises(ValueError, match="object set 'nope'|unknown object set 'nope'"):
         LabelConfig(objects="primitives,nope").check()
+
+
+def test_label_a_suite_again_keeps_its_scenes(tmp_path):
+    """`graspsim label --suite NAME` labels the suite's own scenes (poses as stored), not regenerated ones."""
+    from graspsim import suites
+    from graspsim.app.labelling import LabelConfig, label_dataset
+    from graspsim.scene import load_suite
+
+    summary = label_dataset(LabelConfig(suite="primitives-test", scenes=2, trials_per_object=2), tmp_path / "re",
+                            workers=1, progress=False)
+    assert summary["scenes_total"] == 2
+    relabelled = load_suite(tmp_path / "re" / "suite.jsonl")
+    assert relabelled == suites.load("primitives-test")[:2]  # equality ignores labels
+    assert all(lab.gripper == "franka" for s in relabelled for lab in s.labels.values())
+    with pytest.raises(ValueError, match="exceeds the 100 scenes"):
+        LabelConfig(suite="primitives-test", scenes=101).check()

@@ -146,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_argument("--seed", type=int, default=0)
     label.add_argument("--trials-per-object", type=int, default=TRIALS_PER_OBJECT, help="physics trials per object")
     label.add_argument("--gripper", default="franka", help="gripper of the trials (franka, robotiq-2f85)")
+    label.add_argument("--suite", default=None,
+                       help="label the scenes of this suite (name or .jsonl) again instead of generating scenes")
     label.add_argument("--appearance", default="catalogue", choices=("catalogue", "randomised"),
                        help="catalogue colours (default) or a randomised appearance per scene (split's held-out rule)")
     label.add_argument("--workers", type=int, default=1, help="worker processes")
@@ -383,7 +385,7 @@ def _label(args) -> int:
     config = LabelConfig(
         objects=args.objects, layout=args.layout, scenes=args.scenes, seed=args.seed, split=args.split,
         object_count=args.object_count, trials_per_object=args.trials_per_object, gripper=args.gripper,
-        appearance=args.appearance,
+        appearance=args.appearance, suite=args.suite,
     )
     print(format_label_summary(label_dataset(config, args.out, workers=args.workers, progress=not args.quiet,
                                              backend=args.backend, ray_address=args.ray_address)))

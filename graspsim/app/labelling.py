@@ -36,6 +36,9 @@ class LabelConfig:
     min_visible_px: int = MIN_VISIBLE_PX
     gripper: str = "franka"
     appearance: str = "catalogue"
+    #: a suite (name or .jsonl file) whose scenes are labelled again instead of generated ones:
+    #: scene n is the suite's scene n as it stands (objects, poses, appearance)
+    suite: str | None = None
 
     def object_sets(self) -> list[str]:
         """The object sets of the run: scene ``n`` uses set ``n mod len(sets)``
@@ -60,6 +63,12 @@ class LabelConfig:
         from graspsim.grippers import available_grippers
 
         check_mode(self.appearance)
+        if self.suite is not None:
+            from graspsim import suites
+
+            n = len(suites.load(self.suite))
+            if self.scenes > n:
+                raise ValueError(f"scenes ({self.scenes}) exceeds the {n} scenes of suite {self.suite!r}")
 
         if self.gripper not in available_grippers():
             raise ValueError(f"gripper must be one of {available_grippers()}, got {self.gripper!r}")
@@ -77,7 +86,7 @@ class LabelConfig:
         d = asdict(self)
         if isinstance(d["object_count"], tuple):
             d["object_count"] = list(d["object_count"])
-        for key, default in (("gripper", "franka"), ("appearance", "catalogue")):
+        for key, default in (("gripper", "franka"), ("appearance", "catalogue"), ("suite", None)):
             if d[key] == default:
                 del d[key]  # data sets written before these options existed stay resumable
         return d
@@ -103,10 +112,18 @@ def _label_one(args) -> dict:
             _WORKER["world"].close()
         _WORKER["world"], _WORKER["gripper"] = World(gripper=config.gripper), config.gripper
     world = _WORKER["world"]
-    sets = config.object_sets()
-    object_set = get_object_set(sets[number % len(sets)])
-    spec = generate_scene(world, object_set, config.layout, config.object_count, config.split, seed=config.seed + number)
-    if config.appearance == "randomised":
+    if config.suite is not None:
+        if _WORKER.get("suite_name") != config.suite:
+            from graspsim import suites
+
+            _WORKER["suite_name"], _WORKER["suite"] = config.suite, suites.load(config.suite)
+        spec = _WORKER["suite"][number].with_labels(None)
+        object_set = get_object_set(spec.object_set)
+    else:
+        sets = config.object_sets()
+        object_set = get_object_set(sets[number % len(sets)])
+        spec = generate_scene(world, object_set, config.layout, config.object_count, config.split, seed=config.seed + number)
+    if config.appearance == "randomised" and config.suite is None:
         import numpy as np
 
         from graspsim.sim.scene_builder import randomise_spec
