@@ -20,3 +20,21 @@ def torch_one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="session")
+def labelled_dataset(tmp_path_factory):
+    """``labelled_dataset(n)``: a tiny data set written by ``graspsim label`` (n single-object
+    primitives scenes, seed 11, 3 trials per object), labelled once per session; read-only."""
+    from graspsim.app.labelling import LabelConfig, label_dataset
+
+    made = {}
+
+    def make(scenes: int):
+        if scenes not in made:
+            out = tmp_path_factory.mktemp(f"sim{scenes}") / "data"
+            label_dataset(LabelConfig(layout="single", scenes=scenes, seed=11, trials_per_object=3), out, progress=False)
+            made[scenes] = out
+        return made[scenes]
+
+    return make

@@ -217,12 +217,8 @@ def test_augmentation_keeps_rgb_heights_and_mask_aligned():
 
 # ----------------------------------------------------------------- the chain on a tiny data set
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    from graspsim.app.labelling import LabelConfig, label_dataset
-
-    out = tmp_path_factory.mktemp("rgbd") / "data"
-    label_dataset(LabelConfig(layout="single", scenes=3, seed=11, trials_per_object=3), out, progress=False)
-    return out
+def data(labelled_dataset):
+    return labelled_dataset(3)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import torch
 
 import graspsim  # noqa: F401
 from graspsim import policies
-from graspsim.app.labelling import LabelConfig, label_dataset
 from graspsim.policies.graspsam.examples import Example, augment, flip, map_targets, rotate_quarter
 from graspsim.policies.graspsam.train import TrainConfig, train_graspsam
 
@@ -18,10 +17,8 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    out = tmp_path_factory.mktemp("gs") / "data"
-    label_dataset(LabelConfig(layout="single", scenes=3, seed=11, trials_per_object=3), out, progress=False)
-    return out
+def data(labelled_dataset):
+    return labelled_dataset(3)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import torch
 
 import graspsim  # noqa: F401
 from graspsim import policies
-from graspsim.app.labelling import LabelConfig, label_dataset
 from graspsim.policies.redmon.inputs import (
     INPUT_SIZE, POINT_WINDOW_FRACTION, RGD_MEAN, box_window, crop, jitter_window, network_input, prompt_window,
     rects_from_crop, rects_to_crop, rgd,
@@ -25,10 +24,8 @@ TINY = {"width": 0.05, "hidden": 16}
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    out = tmp_path_factory.mktemp("rm") / "data"
-    label_dataset(LabelConfig(layout="single", scenes=4, seed=11, trials_per_object=3), out, progress=False)
-    return out
+def data(labelled_dataset):
+    return labelled_dataset(4)
 
 
 @pytest.fixture(scope="module")
