@@ -101,6 +101,7 @@ class SceneEnv(gym.Env):
         min_visible_px: int = 40,
         label_targets: bool = False,
         label_trials: int = TRIALS_PER_OBJECT,
+        record_replay: bool = False,
         gripper: "str | GripperSpec" = "franka",
         appearance: str = "catalogue",
         render_mode: str | None = None,
@@ -125,6 +126,12 @@ class SceneEnv(gym.Env):
         self.min_visible_px = min_visible_px
         self.label_targets = label_targets
         self.label_trials = int(label_trials)
+        if not isinstance(record_replay, bool):
+            raise ValueError(f"record_replay must be True or False, got {record_replay!r}")
+        #: film each grasp from an oblique camera into ``last_replay`` (graspsim.sim.replay)
+        self.record_replay = record_replay
+        #: (phase, rgb) frames of the last grasp when ``record_replay``, else []
+        self.last_replay: list = []
         self.render_mode = render_mode
         self.gripper = get_gripper(gripper)
         self.world = World(self.camera, gripper=self.gripper)
@@ -305,7 +312,15 @@ class SceneEnv(gym.Env):
         camera = self.episode_camera
         world_grasp = image_to_world(grasp, self.frame["depth"], camera, self.gripper)
         grasp = replace(grasp, jaw_px=self.gripper.finger_width_m / float(camera.metres_per_pixel(camera.height_m - world_grasp.z)))
-        outcome = self.executor.execute(world_grasp, self.target)
+        if self.record_replay:
+            from graspsim.sim.replay import ReplayRecorder
+
+            self.executor.recorder = ReplayRecorder(self.world)
+        try:
+            outcome = self.executor.execute(world_grasp, self.target)
+        finally:
+            if self.executor.recorder is not None:
+                self.last_replay, self.executor.recorder = self.executor.recorder.frames, None
         self.timings["execute_ms"] = outcome.timings["total"]
         self.last_grasp, self.last_outcome = grasp, outcome
         info = {

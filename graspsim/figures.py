@@ -93,3 +93,37 @@ def model_figure(rgb, prompt, mask, grasp, quality, success) -> np.ndarray:
     for p in panels[1:]:
         out += [gap, p]
     return np.concatenate(out, axis=1)
+
+
+def write_video(path, frames, caption: list[str], fps: int = 20) -> int:
+    """Write ``frames`` ((phase, rgb uint8 H×W×3) pairs, as recorded by
+    :class:`graspsim.sim.replay.ReplayRecorder`) to an MP4 file (``mp4v``) with the
+    ``caption`` lines and the phase drawn in each frame; returns the number of
+    frames written. The file is written next to its final name and renamed, so an
+    interrupted write never leaves a broken video under that name."""
+    import os
+    from pathlib import Path
+
+    import cv2
+
+    if not frames:
+        raise ValueError("write_video: no frames to write")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    h, w = frames[0][1].shape[:2]
+    tmp = path.with_name(path.stem + ".part.mp4")
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    if not writer.isOpened():
+        raise ValueError(f"cannot write a video to {str(path)!r} (no mp4v encoder in this OpenCV)")
+    try:
+        for phase, rgb in frames:
+            bgr = np.ascontiguousarray(rgb[..., ::-1])
+            for k, line in enumerate([*caption, phase]):
+                y = 16 + 16 * k
+                cv2.putText(bgr, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 3, cv2.LINE_AA)
+                cv2.putText(bgr, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1, cv2.LINE_AA)
+            writer.write(bgr)
+    finally:
+        writer.release()
+    os.replace(tmp, path)
+    return len(frames)

@@ -5,12 +5,15 @@ JSON-lines file of scene specs (graspsim.scene) whose ``labels`` hold the
 simulated-trial ground truth of every visible object (graspsim.labels).
 Images are not shipped: they are rendered from the specs, bit for bit.
 
-Regenerate (see README, "Labelled test suites"):
+Made with (see docs/architecture.md, "Labelled test suites"):
 
-    graspsim label --objects primitives --layout pile --split test --scenes 100 \\
-        --seed 100000 --workers 2 --out data/suite-primitives-test
-    cp data/suite-primitives-test/suite.jsonl graspsim/data/suites/primitives-test.jsonl
-    (and the same with random-urdfs)
+    graspsim label --suite primitives-test --scenes 100 --workers 2 --out data/suite-primitives-test-v2
+    graspsim label --suite random-urdfs-test --scenes 100 --workers 2 --out data/suite-random-urdfs-test-v2
+    graspsim label --objects primitives,random-urdfs --layout pile --split test --appearance randomised \\
+        --scenes 100 --seed 300000 --workers 2 --out data/suite-appearance-test
+    graspsim label --objects procedural --layout pile --split test --appearance randomised \\
+        --scenes 100 --seed 400000 --workers 2 --out data/suite-procedural-test
+    cp data/suite-<name>[-v2]/suite.jsonl graspsim/data/suites/<name>.jsonl
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 SUITE_DIR = Path(__file__).parent / "data" / "suites"
-SUITES = ("primitives-test", "random-urdfs-test")
+SUITES = ("primitives-test", "random-urdfs-test", "appearance-test", "procedural-test")
 
 
 def suite_path(name_or_path) -> Path:

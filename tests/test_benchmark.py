@@ -228,3 +228,33 @@ def test_a_plain_script_without_main_guard_is_told_what_to_do(tmp_path):
     guarded.write_text("if __name__ == '__main__':\n" + body.format(indent="    ").replace("from graspsim", "    from graspsim", 1))
     out = subprocess.run([sys.executable, str(guarded)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "rate 2" in out.stdout, out.stderr[-2000:]
+
+
+def test_replay_videos_change_nothing_but_add_a_film(tmp_path):
+    """--video writes an MP4 per grasp (or per failed grasp) from the oblique camera; the
+    records are otherwise those of a run without it, and report.md links failed grasps' films."""
+    import cv2
+
+    from graspsim.app.benchmark import BenchmarkConfig, run_benchmark
+
+    def records(folder):
+        out = {}
+        for line in (folder / "episodes.jsonl").read_text().splitlines():
+            r = json.loads(line)
+            r.pop("timings_ms"), r.pop("video", None)
+            out[r["key"]] = r
+        return out
+
+    base = dict(policies=["random"], prompts=["point"], layout="single", episodes=2, figures=False)
+    run_benchmark(BenchmarkConfig(**base), out=tmp_path / "plain", backend="serial", progress=False)
+    run_benchmark(BenchmarkConfig(**base, video="all"), out=tmp_path / "film", backend="serial", progress=False)
+    assert records(tmp_path / "plain") == records(tmp_path / "film")
+    films = sorted((tmp_path / "film" / "videos").rglob("*.mp4"))
+    assert len(films) == 2
+    capture = cv2.VideoCapture(str(films[0]))
+    assert capture.get(cv2.CAP_PROP_FRAME_COUNT) >= 5 and capture.get(cv2.CAP_PROP_FRAME_WIDTH) == 320
+    report = (tmp_path / "film" / "report.md").read_text()
+    failed = [r for r in records(tmp_path / "film").values() if not r["success"]]
+    assert ("Replays of failed grasps" in report) == bool(failed)
+    with pytest.raises(ValueError, match="video must be"):
+        BenchmarkConfig(video="sometimes").check()

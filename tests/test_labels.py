@@ -241,19 +241,26 @@ def test_export_sim_dataset_to_jacquard(tiny_dataset, tmp_path, capsys):
     assert main(["export", "--format", "jacquard", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "k")]) == 2
 
 
-@pytest.mark.parametrize("name", ["primitives-test", "random-urdfs-test"])
-def test_shipped_suites_are_labelled_test_split_scenes(name):
+@pytest.mark.parametrize("name", ["primitives-test", "random-urdfs-test", "appearance-test", "procedural-test"])
+def test_shipped_suites_are_densely_labelled_test_split_scenes(name):
     from graspsim import suites
+    from graspsim.appearance import held_out_parts
 
     scenes = suites.load(name)
     assert len(scenes) == 100
-    objects = get_object_set(scenes[0].object_set)
-    test_names = {o.name for o in objects.objects("test")}
     for spec in scenes:
+        test_names = {o.name for o in get_object_set(spec.object_set).objects("test")}
         assert spec.layout == "pile" and spec.labels
         assert {o.name for o in spec.objects} <= test_names
         assert all(0 <= i < len(spec.objects) for i in spec.labels)
-    assert sum(len(l.positive) for s in scenes for l in s.labels.values()) > 0
+    labels = [lab for s in scenes for lab in s.labels.values()]
+    assert sum(len(lab.positive) for lab in labels) > 0 and sum(len(lab.negative) for lab in labels) > 0
+    assert np.mean([len(lab.positive) + len(lab.negative) for lab in labels]) >= 25  # dense: ~32 trials per object
+    if name in ("appearance-test", "procedural-test"):
+        assert all(s.appearance is not None for s in scenes)
+        assert any(held_out_parts(s.appearance) for s in scenes)  # appearance the train split never shows
+    if name == "appearance-test":
+        assert {s.object_set for s in scenes} == {"primitives", "random-urdfs"}
     with pytest.raises(ValueError, match="suite must be one of"):
         suites.load("no-such-suite")
 

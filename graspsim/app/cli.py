@@ -64,6 +64,9 @@ def _add_episode_args(p: argparse.ArgumentParser, repeat_prompt: bool = False) -
     p.add_argument("--resume", action="store_true", help="complete an interrupted run in --out (same settings)")
     p.add_argument("--no-figures", action="store_true", help="do not save a figure per episode")
     p.add_argument("--shake", action="store_true", help="shake the gripper while holding")
+    p.add_argument("--video", nargs="?", const="all", default=None, choices=("all", "failures"),
+                   help="write an MP4 replay of each grasp (or only of failures) from an oblique camera under "
+                        "OUT/videos/ (about 1 s more per episode)")
     p.add_argument("--gripper", default="franka",
                    help="gripper: franka (default), robotiq-2f85, or module:name of a GripperSpec")
     p.add_argument("--appearance", default="catalogue", choices=("catalogue", "randomised"),
@@ -278,7 +281,7 @@ def _benchmark_config(args, policies: list[str], prompts: list[str], env: str = 
         policies=policies, prompts=prompts, suite=args.suite, objects=args.objects, layout=args.layout,
         split=args.split, object_count=args.object_count, episodes=args.episodes, seed=args.seed, env=env,
         shake=args.shake, label_targets=args.label_targets, gripper=args.gripper, appearance=args.appearance,
-        labels=args.labels,
+        labels=args.labels, video=args.video,
         policy_kwargs=_policy_kwargs(args),
         figures=not args.no_figures,
     )

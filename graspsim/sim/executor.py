@@ -129,6 +129,8 @@ class Executor:
         self.world = world
         self.shake = shake
         self.schedule = schedule
+        #: a :class:`graspsim.sim.replay.ReplayRecorder` filming the next attempts, or None
+        self.recorder = None
 
     def _gripper(self) -> Gripper:
         if self.world.gripper is None:
@@ -178,7 +180,15 @@ class Executor:
 
             p.setPhysicsEngineParameter(numSolverIterations=sched.solver_iterations, physicsClientId=w.client)
 
+        rec = self.recorder
+        if rec is not None:
+            rec.set_phase("approach")
+            rec.start(grasp_pos)
+
         def finish(outcome: Outcome) -> Outcome:
+            if rec is not None:
+                rec.set_phase(outcome.failure_mode or "held")
+                rec.stop()
             timings["total"] = (time.perf_counter() - t0) * 1e3
             outcome.timings = {k: round(v, 3) for k, v in timings.items()}
             g.park()
@@ -210,6 +220,8 @@ class Executor:
             return finish(Outcome(False, "collision_on_approach", target))
 
         # close
+        if rec is not None:
+            rec.set_phase("close")
         t1 = time.perf_counter()
         z_at_close = {i: w.pose(i)[0][2] for i in w.objects}
         g.set_opening(0.0)
@@ -226,6 +238,8 @@ class Executor:
             return finish(Outcome(False, "no_contact", target, timings=timings))
 
         # lift
+        if rec is not None:
+            rec.set_phase("lift")
         t2 = time.perf_counter()
         steps = int(math.ceil(LIFT_HEIGHT / (sched.lift_speed * TIME_STEP)))
         for k in range(1, steps + 1):
@@ -234,6 +248,8 @@ class Executor:
         timings["lift"] = (time.perf_counter() - t2) * 1e3
 
         # hold (optionally shake: ±0.3 rad yaw at 2 Hz and ±2 cm sideways)
+        if rec is not None:
+            rec.set_phase("hold")
         t3 = time.perf_counter()
         top = grasp_pos + [0, 0, LIFT_HEIGHT]
         for k in range(int(round(sched.hold_time / TIME_STEP))):

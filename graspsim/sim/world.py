@@ -58,6 +58,7 @@ class World:
         self.objects: dict[int, int] = {}  # object index -> body id
         self.names: dict[int, str] = {}  # object index -> catalogue name
         self.gripper = None
+        self.step_hook = None  # called after every physics step when set (replay recording)
         self.reset()
 
     # -- lifecycle -------------------------------------------------------------------
@@ -211,10 +212,15 @@ class World:
 
     # -- simulation ------------------------------------------------------------------
     def step(self, n: int = 1) -> None:
+        """Advance the physics ``n`` steps of TIME_STEP; ``step_hook`` (when set, e.g. a
+        :class:`graspsim.sim.replay.ReplayRecorder`) is called after each step."""
         import pybullet as p
 
+        hook = self.step_hook
         for _ in range(n):
             p.stepSimulation(physicsClientId=self.client)
+            if hook is not None:
+                hook()
 
     def settle(self, max_time: float = 4.0, linear_tol: float = 0.005, angular_tol: float = 0.05) -> float:
         """Step until every object is at rest or ``max_time`` seconds have passed.

@@ -53,6 +53,8 @@ class EpisodeTask:
         environment's constructor arguments (the prompt kind goes to reset).
     scene: a suite scene's dict (episode ``episode`` replays it) or None
         (the scene is generated from ``seed``). figure: a PNG path or None.
+    video: an MP4 path for a replay of the (first) grasp from an oblique camera,
+        or None; video_mode: ``"all"`` or ``"failures"`` (only failed grasps).
     """
 
     policy: str
@@ -67,6 +69,8 @@ class EpisodeTask:
     suite: str | None = None
     scene: dict | None = None
     figure: str | None = None
+    video: str | None = None
+    video_mode: str = "all"
 
     @property
     def key(self) -> str:
@@ -204,9 +208,19 @@ def run_episode(task: EpisodeTask) -> dict:
         "prompt": reset_info["prompt"],
     }
     first_obs, first_prompt = obs, env.prompt
+    env.record_replay = task.video is not None
     action, policy_ms = _act(env, policy, obs, task.prompt)
     obs, _, terminated, truncated, info = env.step(action)
     record.update(action=np.round(action.astype(float), 4).tolist(), **_attempt_fields(info))
+    if task.video is not None:
+        env.record_replay = False
+        if env.last_replay and (task.video_mode == "all" or not info["success"]):
+            from graspsim.figures import write_video
+
+            outcome = "lifted" if info["success"] else (info["failure_mode"] or "failed")
+            write_video(task.video, env.last_replay,
+                        [f"{task.label} / {task.prompt}: {record['target_name']}", f"{task.scene_id}: {outcome}"])
+            record["video"] = task.video
     timings = {**{k: round(float(v), 2) for k, v in env.timings.items()}, "policy_ms": round(policy_ms, 2)}
     figure_args = (first_obs["rgb"], first_prompt, dict(getattr(policy, "last_maps", {}) or {}), env.last_grasp, info["success"])
     if task.env == "declutter":

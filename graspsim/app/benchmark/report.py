@@ -90,7 +90,7 @@ def _agreement_lines(g: dict) -> list[str]:
     return lines
 
 
-def report_markdown(summary: dict, records: list[dict], figures: list[str]) -> str:
+def report_markdown(summary: dict, records: list[dict], figures: list[str], out=None) -> str:
     c = summary["config"]
     lines = [
         "# graspsim benchmark report",
@@ -124,6 +124,16 @@ def report_markdown(summary: dict, records: list[dict], figures: list[str]) -> s
                   _category_table(summary, "per_appearance", "target appearance"), ""]
     for g in summary["groups"].values():
         lines += _agreement_lines(g)
+    failed_videos = [r for r in records if r.get("video") and r.get("success") is False]
+    if failed_videos:
+        lines += ["## Replays of failed grasps", ""]
+        for r in failed_videos:
+            try:
+                link = Path(r["video"]).resolve().relative_to(Path(out).resolve()) if out is not None else r["video"]
+            except ValueError:
+                link = r["video"]
+            lines.append(f"- [`{r['key']}`]({link}): {r['failure_mode']} ({r['target_name']})")
+        lines.append("")
     errors = [r for r in records if r.get("error")]
     if errors:
         lines += ["## Errors", ""]
@@ -234,7 +244,7 @@ def write_report(out, summary: dict, records: list[dict]) -> list[str]:
                 name = f"figures/examples_{safe_name(g['policy'])}_{g['prompt']}.png"
                 cv2.imwrite(str(out / name), grid)
                 figures.append(name)
-    write_text_atomic(out / "report.md", report_markdown(summary, records, figures))
+    write_text_atomic(out / "report.md", report_markdown(summary, records, figures, out))
     return figures
 
 

@@ -56,6 +56,7 @@ class BenchmarkConfig:
     gripper: str = "franka"
     appearance: str = "catalogue"
     labels: list[str] | None = None
+    video: str | None = None
     policy_kwargs: dict = field(default_factory=dict)
     figures: bool = True
 
@@ -86,6 +87,8 @@ class BenchmarkConfig:
         if not isinstance(self.gripper, str):
             raise ValueError(f"gripper must be a gripper name, got {self.gripper!r}")
         get_gripper(self.gripper)  # ValueError naming the value
+        if self.video not in (None, "all", "failures"):
+            raise ValueError(f"video must be None, 'all' or 'failures', got {self.video!r}")
         if not isinstance(self.policy_kwargs, dict):
             raise ValueError(f"policy_kwargs must be a dict, got {self.policy_kwargs!r}")
         from graspsim.appearance import check_mode
@@ -94,7 +97,7 @@ class BenchmarkConfig:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        for key, default in (("gripper", "franka"), ("appearance", "catalogue"), ("labels", None)):
+        for key, default in (("gripper", "franka"), ("appearance", "catalogue"), ("labels", None), ("video", None)):
             if d[key] == default:
                 del d[key]  # folders written before these options existed stay resumable
         if isinstance(d["object_count"], tuple):
@@ -151,13 +154,16 @@ def make_tasks(config: BenchmarkConfig, figures_dir: Path | None, preloaded: tup
         scene_id = f"{suite_name}:{i}" if scenes is not None else f"seed:{seed}"
         for label, name, kwargs in specs:
             for prompt in config.prompts:
-                figure = None
+                figure = video = None
                 if figures_dir is not None and config.figures:
                     figure = str(figures_dir / "episodes" / safe_name(label) / prompt / f"episode_{i:04d}.png")
+                if figures_dir is not None and config.video is not None:
+                    video = str(figures_dir.parent / "videos" / safe_name(label) / prompt / f"episode_{i:04d}.mp4")
                 tasks.append(EpisodeTask(
                     policy=name, policy_kwargs=kwargs, label=label, env=config.env,
                     env_kwargs=json.dumps(env_kwargs, sort_keys=True), prompt=prompt,
                     episode=i, seed=seed, scene_id=scene_id, suite=suite_name, scene=scene, figure=figure,
+                    video=video, video_mode=config.video or "all",
                 ))
     return tasks
 
