@@ -7,7 +7,8 @@ import time
 import numpy as np
 
 
-def bench_sim(objects="primitives", layout="pile", prompt="point", episodes=20, seed=0, split="all", object_count=None) -> dict:
+def bench_sim(objects="primitives", layout="pile", prompt="point", episodes=20, seed=0, split="all", object_count=None,
+              appearance="catalogue") -> dict:
     """Whole-episode throughput with the random policy, and the median cost of
     each part: build + settle, render, grasp execution (milliseconds)."""
     import gymnasium as gym
@@ -18,7 +19,7 @@ def bench_sim(objects="primitives", layout="pile", prompt="point", episodes=20, 
     if not (isinstance(episodes, int) and episodes >= 1):
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
     env = gym.make("graspsim/PromptedGrasp-v0", objects=objects, layout=layout, prompt=prompt, split=split,
-                   object_count=object_count).unwrapped
+                   object_count=object_count, appearance=appearance).unwrapped
     policy = policies.make("random")
     parts = {"build_ms": [], "render_ms": [], "execute_ms": [], "episode_ms": []}
     env.reset(seed=seed)  # warm-up (imports, first client)
@@ -37,14 +38,15 @@ def bench_sim(objects="primitives", layout="pile", prompt="point", episodes=20, 
         env.close()
     result = {k: float(np.median(v)) for k, v in parts.items()}
     result["episodes_per_second"] = 1e3 / float(np.mean(parts["episode_ms"]))
-    result.update(episodes=episodes, objects=objects, layout=layout)
+    result.update(episodes=episodes, objects=objects, layout=layout, appearance=appearance)
     return result
 
 
 def format_bench(r: dict) -> str:
     return "\n".join(
         [
-            f"graspsim bench sim: random policy, {r['objects']}/{r['layout']}, {r['episodes']} episodes, 1 process",
+            f"graspsim bench sim: random policy, {r['objects']}/{r['layout']}, {r.get('appearance', 'catalogue')} "
+            f"appearance, {r['episodes']} episodes, 1 process",
             f"whole episode: {r['episodes_per_second']:.2f} episodes/s (median {r['episode_ms']:.1f} ms)",
             f"build + settle: {r['build_ms']:.1f} ms (median)",
             f"render: {r['render_ms']:.1f} ms (median)",

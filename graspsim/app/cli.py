@@ -222,7 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sub = _with_defaults_in_help(bench.add_subparsers(dest="bench", required=True))
     sim = bench_sub.add_parser("sim", help="whole-episode throughput of the random policy and its parts")
     _add_scene_args(sim)
-    sim.add_argument("--episodes", type=int, default=20)
+    sim.add_argument("--episodes", type=int, default=20, help="episodes")
+    sim.add_argument("--appearance", default="catalogue", choices=("catalogue", "randomised"), help="scene appearance")
     bp = bench_sub.add_parser("policy", help="policy latency: a new image, and a further prompt on the same image")
     bp.add_argument("--policy", default="graspsam")
     bp.add_argument("--checkpoint", default=None)
@@ -378,7 +379,8 @@ def _bench(args) -> int:
         return 0
     from graspsim.app.bench import bench_sim, format_bench
 
-    print(format_bench(bench_sim(args.objects, args.layout, args.prompt, args.episodes, args.seed, args.split, args.object_count)))
+    print(format_bench(bench_sim(args.objects, args.layout, args.prompt, args.episodes, args.seed, args.split,
+                                 args.object_count, args.appearance)))
     return 0
 
 
