@@ -42,6 +42,72 @@ def bench_sim(objects="primitives", layout="pile", prompt="point", episodes=20, 
     return result
 
 
+def bench_vector(counts=(1, 2), episodes: int = 16, objects="primitives", layout="pile", seed=0) -> dict:
+    """Episodes per second of ``gymnasium.make_vec("graspsim/PromptedGrasp-v0", num_envs=n,
+    vectorization_mode="async")`` with random actions, for each n in ``counts``, and the
+    scaling efficiency against the first count (episodes/s ratio divided by the env ratio).
+    Gymnasium resets a finished sub-environment on its next step, so a one-grasp episode
+    takes two vector steps; an episode is counted when it terminates."""
+    import gymnasium as gym
+
+    import graspsim  # noqa: F401
+
+    if not counts or any(not (isinstance(n, int) and n >= 1) for n in counts):
+        raise ValueError(f"vector env counts must be positive integers, got {counts!r}")
+    rows = []
+    for n in counts:
+        envs = gym.make_vec("graspsim/PromptedGrasp-v0", num_envs=n, vectorization_mode="async",
+                            objects=objects, layout=layout)
+        try:
+            envs.action_space.seed(seed)
+            envs.reset(seed=[seed + k for k in range(n)])
+            envs.step(envs.action_space.sample())  # warm-up: imports and first episodes in every worker
+            done, t0 = 0, time.perf_counter()
+            while done < episodes:
+                _, _, terminated, truncated, _ = envs.step(envs.action_space.sample())
+                done += int(np.sum(terminated | truncated))
+            elapsed = time.perf_counter() - t0
+        finally:
+            envs.close()
+        rows.append({"envs": n, "episodes": done, "seconds": elapsed, "episodes_per_second": done / elapsed})
+    base = rows[0]
+    for r in rows:
+        r["efficiency"] = (r["episodes_per_second"] / base["episodes_per_second"]) / (r["envs"] / base["envs"])
+    return {"rows": rows, "objects": objects, "layout": layout}
+
+
+def format_bench_vector(r: dict) -> str:
+    lines = [f"graspsim bench sim --vector: AsyncVectorEnv of PromptedGrasp-v0, random actions, {r['objects']}/{r['layout']}"]
+    lines += [f"{row['envs']} env(s): {row['episodes_per_second']:.2f} episodes/s ({row['episodes']} episodes in "
+              f"{row['seconds']:.1f} s), scaling efficiency {row['efficiency']:.2f}" for row in r["rows"]]
+    return "\n".join(lines)
+
+
+def bench_declutter(episodes: int = 5, objects="primitives", layout="pile", seed=0) -> dict:
+    """Rounds per second and grasps per second of Declutter-v0 with the analytic policy."""
+    import gymnasium as gym
+
+    import graspsim  # noqa: F401
+    from graspsim import policies
+
+    env = gym.make("graspsim/Declutter-v0", objects=objects, layout=layout, prompt="mask")
+    policy = policies.make("analytic")
+    grasps, t0 = 0, time.perf_counter()
+    try:
+        for i in range(episodes):
+            obs, _ = env.reset(seed=seed + i)
+            done = False
+            while not done:
+                obs, _, terminated, truncated, _ = env.step(policy.act(obs))
+                grasps += 1
+                done = terminated or truncated
+    finally:
+        env.close()
+    elapsed = time.perf_counter() - t0
+    return {"rounds": episodes, "grasps": grasps, "seconds": elapsed, "rounds_per_second": episodes / elapsed,
+            "grasps_per_second": grasps / elapsed}
+
+
 def format_bench(r: dict) -> str:
     return "\n".join(
         [

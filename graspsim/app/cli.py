@@ -224,6 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scene_args(sim)
     sim.add_argument("--episodes", type=int, default=20, help="episodes")
     sim.add_argument("--appearance", default="catalogue", choices=("catalogue", "randomised"), help="scene appearance")
+    sim.add_argument("--vector", default=None, metavar="N,M",
+                     help="instead: episodes/s of AsyncVectorEnv with N, M, ... environments and the scaling efficiency")
+    sim.add_argument("--declutter", type=int, default=0, metavar="ROUNDS",
+                     help="also: rounds/s and grasps/s of Declutter-v0 (analytic policy) over ROUNDS rounds")
     bp = bench_sub.add_parser("policy", help="policy latency: a new image, and a further prompt on the same image")
     bp.add_argument("--policy", default="graspsam")
     bp.add_argument("--checkpoint", default=None)
@@ -379,8 +383,23 @@ def _bench(args) -> int:
         return 0
     from graspsim.app.bench import bench_sim, format_bench
 
+    if args.vector is not None:
+        from graspsim.app.bench import bench_vector, format_bench_vector
+
+        try:
+            counts = tuple(int(n) for n in args.vector.split(","))
+        except ValueError:
+            raise ValueError(f"--vector must be comma-separated integers, got {args.vector!r}") from None
+        print(format_bench_vector(bench_vector(counts, args.episodes, args.objects, args.layout, args.seed)))
+        return 0
     print(format_bench(bench_sim(args.objects, args.layout, args.prompt, args.episodes, args.seed, args.split,
                                  args.object_count, args.appearance)))
+    if args.declutter:
+        from graspsim.app.bench import bench_declutter
+
+        d = bench_declutter(args.declutter, args.objects, args.layout, args.seed)
+        print(f"Declutter-v0 (analytic, mask prompts): {d['rounds_per_second']:.2f} rounds/s, "
+              f"{d['grasps_per_second']:.2f} grasps/s ({d['rounds']} rounds, {d['grasps']} grasps, {d['seconds']:.1f} s)")
     return 0
 
 
