@@ -121,7 +121,7 @@ def test_policy_in_env_reuses_the_embedding_and_handles_no_grasp(trained, monkey
         assert choice == "nearest" or grasp_clear(height_map(depth, k, t), depth, k, t, *map(float, a1))
     else:
         assert policy.last_maps["choice"] is None
-    # colour_refine (on by default): the policy decodes again inside the region colour_region gives
+    # colour_refine (opt-in): the policy decodes again inside the region colour_region gives
     from graspsim.policies.graspsam import colour_refine
 
     plain = policies.make("graspsam", checkpoint=f"{config.out}/best.pt", colour_refine=False)
@@ -129,7 +129,7 @@ def test_policy_in_env_reuses_the_embedding_and_handles_no_grasp(trained, monkey
     cut = plain.last_maps["mask"].copy()
     cut[:, : int(np.median(np.nonzero(cut)[1])) if cut.any() else 0] = False  # keep the mask's right half
     monkeypatch.setattr(colour_refine, "colour_region", lambda mask, rgb, points, labels, box: cut)
-    coloured = policies.make("graspsam", checkpoint=f"{config.out}/best.pt")
+    coloured = policies.make("graspsam", checkpoint=f"{config.out}/best.pt", colour_refine=True)
     coloured.act(obs)
     if cut.any() and not np.array_equal(cut, plain.last_maps["mask"]):
         assert np.array_equal(coloured.last_maps["mask"], cut)

@@ -18,13 +18,14 @@ the same RGB image -- and, for a model that uses depth, the same depth image
 and camera (further prompts cost only the decoder; on the CPU a frozen
 TorchScript copy of it, ``frozen_decoder=True``, see :mod:`.frozen_decoder`).
 
-Before the choice, ``colour_refine`` (on by default) cuts a predicted mask
-that has bled onto a touching neighbour of another colour: the mask keeps
-the part with the colour under the prompt's positive points (point, points,
-gaze), or in its box's centre (box, text through its grounded box)
+``colour_refine`` (off by default: a heuristic that works only because
+catalogue objects are uniformly coloured; a textured object's mask would be
+cut to one of its colours) cuts a predicted mask that has bled onto a
+touching neighbour of another colour: the mask keeps the part with the
+colour under the prompt's positive points (point, points, gaze), or in its
+box's centre (box, text through its grounded box)
 (:func:`.colour_refine.colour_region`), and the grasps are decoded again with
-their peaks inside it (its validation: README,
-Results).
+their peaks inside it (its validation on catalogue colours: docs/results.md).
 
 Choosing the action among the decoded grasps (each step can be switched off
 for the plain published decoding):
@@ -85,7 +86,7 @@ class GraspSAMPolicy(GroundedPolicy):
     def __init__(self, checkpoint=None, variant: str | None = None, sam_checkpoint=None, grounder=None,
                  top_k: int = 5, fit_opening: bool = True, collision_check: bool = True,
                  fallback: bool = True, depth_refine: bool = False, frozen_decoder: bool = True,
-                 colour_refine: bool = True,
+                 colour_refine: bool = False,
                  device: str | None = None, seed: int | None = None):
         import torch
 
