@@ -40,7 +40,17 @@ Constructor: gripper ("franka" default, "robotiq-2f85", or a GripperSpec);
     and camera, and no extra random draws; "randomised": object colours and
     procedural textures, table colour/texture, light and camera height drawn
     from the scene stream with the env's split; see graspsim.appearance and
-    graspsim.envs.scene_env).
+    graspsim.envs.scene_env); record_replay (False: True films each grasp from
+    an oblique camera into ``env.unwrapped.last_replay``, graspsim.sim.replay).
+
+Version history:
+    v0: one grasp per episode. Later additions keep every seed's episode as it
+    was: the ``gripper`` observation key and constructor keyword, the
+    ``appearance`` keyword and reset option (default "catalogue"), the
+    per-grasp metric hook (graspsim.grasp_metrics), ``record_replay``.
+    ``label_targets`` labels densely since the labelling engine (32 trials per
+    object on the labeller's FAST schedule instead of up to 12 filtered ones),
+    which changes only rect_* entries of on-the-fly labelled episodes.
 """
 
 from __future__ import annotations
