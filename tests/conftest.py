@@ -38,3 +38,18 @@ def labelled_dataset(tmp_path_factory):
         return made[scenes]
 
     return make
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """An untrained ``tiny`` GraspSAM (seed 0) with some signal in its zero-initialised grasp
+    head, so outputs differ per prompt; one per test module."""
+    import torch
+
+    from graspsim.policies.graspsam import build_graspsam
+
+    torch.manual_seed(0)
+    model = build_graspsam("tiny")
+    with torch.no_grad():
+        model.mask_decoder.grasp_head.bias.copy_(torch.tensor([0.2, 0.0, 0.0, 0.3]))
+    return model

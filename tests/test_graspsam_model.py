@@ -35,16 +35,6 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    torch.manual_seed(0)
-    model = build_graspsam("tiny")
-    # give the zero-initialised / untrained parts some signal so outputs differ per prompt
-    with torch.no_grad():
-        model.mask_decoder.grasp_head.bias.copy_(torch.tensor([0.2, 0.0, 0.0, 0.3]))
-    return model
-
-
-@pytest.fixture(scope="module")
 def images():
     return np.random.default_rng(0).integers(0, 256, size=(2, 256, 256, 3), dtype=np.uint8)
 

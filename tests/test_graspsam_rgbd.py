@@ -31,15 +31,6 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    torch.manual_seed(0)
-    model = build_graspsam("tiny")
-    with torch.no_grad():  # some signal in the zero-initialised head, so outputs are not constant
-        model.mask_decoder.grasp_head.bias.copy_(torch.tensor([0.2, 0.0, 0.0, 0.3]))
-    return model
-
-
-@pytest.fixture(scope="module")
 def images():
     return np.random.default_rng(0).integers(0, 256, size=(2, 160, 200, 3), dtype=np.uint8)
 
