@@ -50,11 +50,22 @@ def load_attribute(spec: str, kind: str) -> Any:
     except ValueError:
         raise
     except Exception as exc:  # noqa: BLE001 - any import-time error is the user's module's
-        raise ValueError(f"{kind} {spec!r}: cannot import {module_name!r}: {type(exc).__name__}: {exc}") from None
+        where = _innermost_frame(exc)
+        raise ValueError(f"{kind} {spec!r}: cannot import {module_name!r}: {type(exc).__name__}: {exc}"
+                         + (f" ({where})" if where else "")) from None
     try:
         return getattr(module, attribute)
     except AttributeError:
         raise ValueError(f"{kind} {spec!r}: module {module_name!r} has no attribute {attribute!r}") from None
+
+
+def _innermost_frame(exc: BaseException) -> str:
+    """``file, line N`` of the innermost traceback frame outside Python's import machinery."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "importlib" not in f.filename
+              and not f.filename.endswith("plugins.py")]
+    return f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else ""
 
 
 def import_pybullet_quietly() -> None:

@@ -145,3 +145,24 @@ def test_bench_sim_vector_and_declutter_report_their_counts(capsys):
     assert d["rounds"] == 1 and d["grasps"] >= 1 and d["grasps_per_second"] == pytest.approx(d["grasps"] / d["seconds"])
     assert main(["bench", "sim", "--vector", "1,x"]) == 2
     assert "--vector must be comma-separated integers" in capsys.readouterr().err
+
+
+def test_a_policy_module_in_the_current_folder_and_its_import_errors(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "mymod.py").write_text("from graspsim.policies.random_policy import RandomPolicy\n"
+                                       "def make(**kw):\n    return RandomPolicy(**kw)\n")
+    (tmp_path / "broken_mod.py").write_text("import numpy\nx = 1\nraise RuntimeError('broken at import')\n")
+    import shutil
+
+    cli = [shutil.which("graspsim")] if shutil.which("graspsim") else [sys.executable, "-m", "graspsim.app.cli"]
+    ok = subprocess.run(cli + ["run", "--policy", "mymod:make", "--layout", "single",
+                         "--episodes", "1", "--out", "r", "--quiet", "--no-figures"],
+                        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    bad = subprocess.run(cli + ["run", "--policy", "broken_mod:make",
+                          "--episodes", "1", "--out", "b", "--quiet", "--no-figures"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
+    assert "RuntimeError: broken at import" in bad.stderr and "broken_mod.py, line 3" in bad.stderr
