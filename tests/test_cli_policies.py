@@ -70,6 +70,10 @@ def test_table_of_run_summaries(tmp_path, capsys):
     row = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| analytic")]
     assert len(row) == 1 and row[0].startswith("| analytic | franka | primitives pile | point | 1 | ")
     assert row[0].split("|")[7].strip() == "-"  # no labels, no rectangle-metric accuracy
+    assert main(["table", "--by-scenes", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "| policy, prompt | primitives pile |"
+    assert any(line.startswith("| analytic, point | ") and line.endswith(" |") for line in lines[2:])
     assert main(["table", str(tmp_path / "missing")]) == 2
     assert main(["table", str(tmp_path / "missing")]) == 2
 

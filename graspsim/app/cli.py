@@ -138,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     table = sub.add_parser("table", help="print a markdown results table of benchmark or run folders")
     table.add_argument("runs", nargs="+", type=Path, help="folders (each with summary.json)")
+    table.add_argument("--by-scenes", action="store_true",
+                       help="one row per policy and prompt, one column per scene set: lift (rectangle-metric accuracy)")
 
     label = sub.add_parser("label", help="label generated scenes by simulated grasp trials and write a data set")
     label.add_argument("--objects", default="primitives",
@@ -483,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "table":
             from graspsim.app.benchmark.report import summary_table
 
-            print(summary_table(args.runs))
+            print(summary_table(args.runs, pivot=args.by_scenes))
             return 0
         if args.command == "bench":
             return _bench(args)

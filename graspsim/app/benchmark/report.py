@@ -282,8 +282,24 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def summary_table(folders) -> str:
-    """The markdown results table of benchmark (or run) folders, one row per group."""
+def pivot_table(summaries: list[tuple[str, dict]]) -> str:
+    """One row per (policy, prompt), one column per scene set: lift success and, in
+    brackets, the rectangle-metric accuracy of the executed grasp."""
+    columns = list(dict.fromkeys(scenes for scenes, _ in summaries))
+    cells: dict[str, dict[str, str]] = {}
+    for scenes, summary in summaries:
+        for g in summary["groups"].values():
+            rect = f" ({_pct(g['rect_accuracy'])})" if "rect_accuracy" in g else ""
+            cells.setdefault(f"{g['policy']}, {g['prompt']}", {})[scenes] = f"{_pct(g['success_rate'])}{rect}"
+    rows = ["| policy, prompt | " + " | ".join(c.replace("suite ", "") for c in columns) + " |",
+            "|---|" + "---|" * len(columns)]
+    rows += [f"| {name} | " + " | ".join(row.get(c, "-") for c in columns) + " |" for name, row in cells.items()]
+    return "\n".join(rows)
+
+
+def summary_table(folders, pivot: bool = False) -> str:
+    """The markdown results table of benchmark (or run) folders, one row per group
+    (``pivot``: one row per policy and prompt, one column per scene set)."""
     import json
 
     summaries = []
@@ -295,4 +311,4 @@ def summary_table(folders) -> str:
         if "groups" not in summary:
             raise ValueError(f"{str(path)!r} is not a graspsim benchmark summary (no 'groups')")
         summaries.append((scenes_of(summary), summary))
-    return results_table(summaries)
+    return pivot_table(summaries) if pivot else results_table(summaries)
