@@ -3,20 +3,21 @@
 A :class:`SceneAppearance` is an optional part of a
 :class:`graspsim.scene.SceneSpec` (``spec.appearance``; ``None`` is the
 *catalogue* appearance: every object keeps its catalogue colour, the table its
-grey-beige colour, today's light and camera). :func:`draw_appearance` draws a
-randomised one from a numpy Generator; :func:`graspsim.sim.scene_builder.build_scene`
+grey-beige colour, today's light and camera).
+:func:`graspsim.appearance_sampling.draw_appearance` draws a randomised one from a
+numpy Generator (the texture images: :mod:`graspsim.textures`); :func:`graspsim.sim.scene_builder.build_scene`
 applies it (textures through ``pybullet.loadTexture`` + ``changeVisualShape``,
 the light through ``getCameraImage``'s light arguments, the camera height
 through the episode's :class:`graspsim.camera.Camera`). This module is data
-only: numpy (and OpenCV to write texture PNGs), no pybullet.
+only: numpy, no pybullet.
 
 Conventions
 -----------
 - Colours are RGB(A) floats in [0, 1]; hues in degrees [0, 360).
-- Textures are procedural (:func:`texture_image`): a pattern name, 2-3
+- Textures are procedural (:func:`graspsim.textures.texture_image`): a pattern name, 2-3
   colours, a ``period`` in texture (UV) units (1.0 = the whole texture side)
   and a ``seed``; the image is a pure function of the spec, written once as a
-  PNG into a content-addressed cache (:func:`texture_file`). Every pattern
+  PNG into a content-addressed cache (:func:`graspsim.textures.texture_file`). Every pattern
   tiles (repeats seamlessly). On objects the mesh's own UV coordinates decide
   where the texture lands (PyBullet's boxes put a quarter of the texture on
   each face); on the table one texture repeat spans :data:`TABLE_TEXTURE_M`
@@ -60,9 +61,7 @@ import colorsys
 import hashlib
 import json
 import math
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -446,155 +445,6 @@ def target_colour_group(scene: dict, target_id: int, catalogue_colour=None) -> s
     return rgba_colour_group(catalogue_colour)
 
 
-# -- drawing --------------------------------------------------------------------------------
-def _r(x: float) -> float:
-    """Values are rounded to 1e-6 when drawn, so the spec holds exactly what is rendered."""
-    return round(float(x), 6)
-
-
-def _rgb(rgb) -> tuple[float, float, float]:
-    return tuple(_r(min(max(v, 0.0), 1.0)) for v in rgb)
-
-
-def _hue(rng: np.random.Generator, split: str) -> float:
-    lo, hi = TEST_HUE_BAND_DEG
-    if split == "train":  # the circle without the band
-        h = rng.uniform(0.0, 360.0 - (hi - lo))
-        return h if h < lo else h + (hi - lo)
-    if split == "test" and rng.random() < 0.5:
-        return rng.uniform(lo, hi)
-    return rng.uniform(0.0, 360.0)
-
-
-def _allowed(rgb, split: str) -> bool:
-    return split != "train" or not in_test_hue_band(rgb)
-
-
-def _chromatic(rng, split, s=(0.4, 1.0), v=(0.35, 1.0)) -> tuple[float, float, float]:
-    while True:
-        h = _hue(rng, split)
-        rgb = _rgb(colorsys.hsv_to_rgb(h / 360.0, rng.uniform(*s), rng.uniform(*v)))
-        if _allowed(rgb, split):  # rounding could nudge a colour across the band's edge
-            return rgb
-
-
-_ACHROMATIC = {"white": (0.9, 1.0), "light-grey": (0.6, 0.85), "dark-grey": (0.2, 0.45), "black": (0.02, 0.12)}
-
-
-def _achromatic(rng) -> tuple[float, float, float]:
-    lo, hi = list(_ACHROMATIC.values())[int(rng.integers(len(_ACHROMATIC)))]
-    v = _r(rng.uniform(lo, hi))
-    return (v, v, v)
-
-
-def _near(rng, rgb, split, spread=0.06) -> tuple[float, float, float]:
-    while True:
-        out = _rgb(np.asarray(rgb[:3]) + rng.uniform(-spread, spread, 3))
-        if _allowed(out, split):
-            return out
-
-
-def _any_colour(rng, split) -> tuple[float, float, float]:
-    return _achromatic(rng) if rng.random() < 0.35 else _chromatic(rng, split)
-
-
-_PERIODS = {"stripes": (0.1, 0.35), "checks": (0.1, 0.3), "dots": (0.12, 0.3), "noise": (0.15, 0.5),
-            "halves": (0.5, 0.5), "label": (0.3, 0.5), "wood": (0.05, 0.15), "cloth": (0.01, 0.02),
-            "patterned": (0.05, 0.15)}
-
-
-def _texture(rng, pattern: str, colours) -> TextureSpec:
-    lo, hi = _PERIODS[pattern]
-    return TextureSpec(pattern, tuple(colours), _r(rng.uniform(lo, hi)), int(rng.integers(0, 2**31)))
-
-
-def _draw_table(rng, split) -> TableAppearance:
-    textured = tuple(k for k in TABLE_PATTERNS if split != "train" or k not in TEST_ONLY_TABLE_TEXTURES)
-    if split == "test" and rng.random() < 0.4:
-        kind = TEST_ONLY_TABLE_TEXTURES[int(rng.integers(len(TEST_ONLY_TABLE_TEXTURES)))]
-    elif rng.random() < 0.4:
-        kind = "plain"
-    else:
-        kind = textured[int(rng.integers(len(textured)))]
-    style = int(rng.integers(4))
-    if style == 0:  # wood tones
-        base = _rgb(colorsys.hsv_to_rgb(rng.uniform(20, 42) / 360, rng.uniform(0.3, 0.65), rng.uniform(0.45, 0.9)))
-    elif style == 1:  # greys from near white to near black
-        base = (_r(rng.uniform(0.15, 0.95)),) * 3
-    elif style == 2:  # today's grey-beige, perturbed
-        base = _near(rng, (0.72, 0.70, 0.66), split, 0.08)
-    else:  # a coloured mat
-        base = _chromatic(rng, split, s=(0.2, 0.6), v=(0.3, 0.8))
-    texture = None
-    if kind == "wood":
-        dark = _rgb(np.asarray(base) * rng.uniform(0.55, 0.8))
-        texture = _texture(rng, "wood", (base, dark))
-    elif kind == "cloth":
-        other = _rgb(np.asarray(base) * rng.uniform(0.75, 0.9))
-        texture = _texture(rng, "cloth", (base, other))
-    elif kind == "patterned":
-        texture = _texture(rng, "patterned", (base, _any_colour(rng, split)))
-    rgba = (1.0, 1.0, 1.0, 1.0) if texture is not None else base + (1.0,)
-    return TableAppearance(rgba, texture)
-
-
-def _draw_object(rng, split, table: TableAppearance) -> ObjectAppearance:
-    specular = _r(rng.uniform(0.0, 1.0))
-    kind = rng.random()
-    if kind < 0.25:
-        return ObjectAppearance(_achromatic(rng) + (1.0,), specular)
-    if kind < 0.35:  # coloured like the table (hard to segment by colour)
-        table_rgb = table.texture.colours[0] if table.texture is not None else table.rgba[:3]
-        return ObjectAppearance(_near(rng, table_rgb, split) + (1.0,), specular)
-    if kind < 0.75:
-        return ObjectAppearance(_chromatic(rng, split) + (1.0,), specular)
-    patterns = OBJECT_PATTERNS if split != "train" else tuple(p for p in OBJECT_PATTERNS if p not in TEST_ONLY_PATTERNS)
-    if split == "test" and rng.random() < 0.5:
-        pattern = TEST_ONLY_PATTERNS[int(rng.integers(len(TEST_ONLY_PATTERNS)))]
-    else:
-        pattern = patterns[int(rng.integers(len(patterns)))]
-    n = 2 if pattern == "halves" else int(rng.integers(2, 4))
-    colours = [_any_colour(rng, split) for _ in range(n)]
-    return ObjectAppearance((1.0, 1.0, 1.0, 1.0), specular, _texture(rng, pattern, colours))
-
-
-def _draw_lighting(rng) -> Lighting:
-    elevation = math.radians(rng.uniform(50.0, 88.0))
-    azimuth = rng.uniform(-math.pi, math.pi)
-    direction = tuple(_r(v) for v in (math.cos(elevation) * math.cos(azimuth), math.cos(elevation) * math.sin(azimuth),
-                                      math.sin(elevation)))
-    t = rng.uniform(0.0, 1.0)  # warm (t = 0) to cool (t = 1) white
-    colour = _rgb(np.array([1.0, 0.86, 0.72]) * (1 - t) + np.array([0.82, 0.9, 1.0]) * t)
-    return Lighting(direction, colour, _r(rng.uniform(0.4, 0.75)), _r(rng.uniform(0.2, 0.5)),
-                    _r(rng.uniform(0.0, 0.12)), bool(rng.random() < 0.5))
-
-
-def draw_appearance(rng: np.random.Generator, n_objects: int, split: str = "all") -> SceneAppearance:
-    """Draw a randomised appearance for ``n_objects`` objects from ``rng``.
-
-    In order: the table (40 % "plain", else "wood", "cloth" or "patterned" alike;
-    a wood tone, a grey, the catalogue grey-beige perturbed, or a coloured mat),
-    each object (25 % achromatic: white, light grey, dark grey or black; 10 %
-    close to the table's colour; 40 % a chromatic colour; 25 % a procedural
-    texture of 2-3 colours: stripes, checks, dots, noise, two-tone halves or a
-    printed label; a specular coefficient in [0, 1] each), the light
-    (elevation 50-88°, any azimuth, warm to cool white, ambient 0.4-0.75,
-    diffuse 0.2-0.5, specular 0-0.12, shadows half of the time) and the
-    camera height offset (uniform in +-:data:`CAMERA_JITTER_M`). ``split``
-    ("all", "train", "test") applies the held-out rule of the module
-    docstring. Every value is rounded to 1e-6.
-    """
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    if isinstance(n_objects, bool) or not isinstance(n_objects, (int, np.integer)) or n_objects < 0:
-        raise ValueError(f"n_objects must be a non-negative integer, got {n_objects!r}")
-    table = _draw_table(rng, split)
-    objects = tuple(_draw_object(rng, split, table) for _ in range(int(n_objects)))
-    lighting = _draw_lighting(rng)
-    offset = _r(rng.uniform(-CAMERA_JITTER_M, CAMERA_JITTER_M))
-    return SceneAppearance(objects, table, lighting, offset)
-
-
 def held_out_parts(appearance: SceneAppearance) -> list[str]:
     """The test-only parts an appearance uses ("pattern:dots", "hue", "table:patterned", ...)."""
     found = []
@@ -612,137 +462,9 @@ def held_out_parts(appearance: SceneAppearance) -> list[str]:
     return found
 
 
-# -- texture images -------------------------------------------------------------------------
-def _periodic_noise(rng: np.random.Generator, size: int, cells: int, octaves: int = 3) -> np.ndarray:
-    """Smooth value noise in [0, 1] that tiles: random values on a ``cells`` grid
-    (doubling per octave), smoothstep-interpolated with wrap-around."""
-    t = np.arange(size) / size
-    out = np.zeros((size, size))
-    weight, total = 1.0, 0.0
-    for k in range(octaves):
-        n = cells * 2**k
-        grid = rng.random((n, n))
-        x = t * n
-        i0 = np.floor(x).astype(int) % n
-        i1 = (i0 + 1) % n
-        f = x - np.floor(x)
-        f = f * f * (3 - 2 * f)
-        rows = grid[i0, :] * (1 - f)[:, None] + grid[i1, :] * f[:, None]  # (size, n): interpolated along v
-        layer = rows[:, i0] * (1 - f)[None, :] + rows[:, i1] * f[None, :]
-        out += weight * layer
-        total += weight
-        weight *= 0.5
-    out /= total
-    lo, hi = out.min(), out.max()
-    return (out - lo) / (hi - lo) if hi > lo else np.zeros_like(out)
-
-
-def _ramp(values: np.ndarray, colours: np.ndarray) -> np.ndarray:
-    """Map values in [0, 1] linearly through the colours (k, 3)."""
-    k = len(colours)
-    x = np.clip(values, 0, 1) * (k - 1)
-    i = np.minimum(np.floor(x).astype(int), k - 2)
-    f = (x - i)[..., None]
-    return colours[i] * (1 - f) + colours[i + 1] * f
-
-
-def texture_image(spec: TextureSpec, size: int = OBJECT_TEXTURE_PX) -> np.ndarray:
-    """The texture of ``spec`` as an RGB uint8 image (size, size, 3); row 0 is the top
-    (texture v = 0). Deterministic: a pure function of the spec and ``size``."""
-    rng = np.random.default_rng(spec.seed)
-    c = np.asarray(spec.colours, dtype=np.float64)
-    k = len(c)
-    y, x = np.mgrid[0:size, 0:size] / size  # texture coordinates in [0, 1)
-    n = max(1, int(round(1.0 / spec.period)))  # repeats per texture side (integer: the pattern tiles)
-    pattern = spec.pattern
-    if pattern == "stripes":
-        a, b = [(1, 0), (0, 1), (1, 1), (1, -1)][spec.seed % 4]
-        phase = (a * x + b * y) * n
-        img = c[(np.floor((phase % 1.0) * k).astype(int)) % k]
-    elif pattern == "checks":
-        img = c[(np.floor(n * x).astype(int) + np.floor(n * y).astype(int)) % k]
-    elif pattern == "dots":
-        img = np.broadcast_to(c[0], (size, size, 3)).copy()
-        centre = 0.5 + rng.uniform(-0.12, 0.12, size=(n, n, 2))
-        radius = rng.uniform(0.22, 0.34)
-        gx, gy = n * x, n * y
-        i, j = np.floor(gy).astype(int) % n, np.floor(gx).astype(int) % n
-        fx, fy = gx % 1.0, gy % 1.0
-        inside = (fx - centre[i, j, 0]) ** 2 + (fy - centre[i, j, 1]) ** 2 < radius**2
-        dot_colour = c[1 + (i + j) % (k - 1)]
-        img[inside] = dot_colour[inside]
-    elif pattern == "noise":
-        img = _ramp(_periodic_noise(rng, size, n), c)
-    elif pattern == "halves":
-        coord = [x, y, (x + y) / 2][spec.seed % 3]
-        img = c[(coord >= 0.5).astype(int)]
-        if k == 3:  # a seam of the third colour between the halves
-            img[np.abs(coord - 0.5) < 0.03] = c[2]
-    elif pattern == "label":
-        img = np.broadcast_to(c[0], (size, size, 3)).copy()
-        h = min(max(spec.period, 0.2), 0.8)
-        top, bottom = 0.5 - h / 2, 0.5 + h / 2
-        patch = (y >= top) & (y < bottom)
-        img[patch] = c[1]
-        ink = c[2] if k == 3 else c[0]
-        lines = int(rng.integers(2, 5))
-        for line in range(lines):
-            y0 = top + h * (0.15 + 0.7 * line / lines)
-            x0, x1 = 0.1 + rng.uniform(0, 0.1), rng.uniform(0.45, 0.9)
-            img[(y >= y0) & (y < y0 + h * 0.1) & (x >= x0) & (x < x1)] = ink
-    elif pattern == "wood":
-        warp = _periodic_noise(rng, size, 2, octaves=2)
-        grain = (n * y + 1.5 * warp) % 1.0
-        profile = grain**3
-        fibre = _periodic_noise(rng, size, 32, octaves=2)
-        img = _ramp(np.clip(0.75 * profile + 0.25 * fibre, 0, 1), c[:2])
-    elif pattern == "cloth":
-        threads = n
-        warp_on = (np.floor(threads * x).astype(int) + np.floor(threads * y).astype(int)) % 2 == 0
-        shade = np.where(warp_on, np.abs(np.sin(np.pi * threads * y)), np.abs(np.sin(np.pi * threads * x)))
-        thread_tone = rng.random(threads)
-        tone = np.where(warp_on, thread_tone[np.floor(threads * x).astype(int) % threads],
-                        thread_tone[np.floor(threads * y).astype(int) % threads])
-        img = _ramp(np.clip(0.55 * (1 - shade) + 0.45 * tone, 0, 1), c[:2])
-    elif pattern == "patterned":  # gingham: bands of the second colour across both axes
-        a = (n * x) % 1.0 < 0.5
-        b = (n * y) % 1.0 < 0.5
-        weight = (a.astype(float) + b.astype(float)) / 2.0
-        img = c[0] * (1 - weight[..., None]) + c[1] * weight[..., None]
-        if k == 3:
-            img[((n * x) % 1.0 < 0.04) | ((n * y) % 1.0 < 0.04)] = c[2]
-    else:  # pragma: no cover (TextureSpec validates the pattern)
-        raise ValueError(f"texture.pattern must be one of {PATTERNS}, got {pattern!r}")
-    return np.ascontiguousarray(np.clip(np.round(np.asarray(img) * 255.0), 0, 255).astype(np.uint8))
-
-
-def texture_cache_dir() -> Path:
-    """Where texture PNGs are cached: ``$GRASPSIM_CACHE/textures`` (default
-    ``~/.cache/graspsim/textures``), next to the V-HACD cache."""
-    from graspsim.objects.mesh_folder import cache_dir
-
-    return cache_dir().parent / "textures"
-
-
-def texture_file(spec: TextureSpec, size: int = OBJECT_TEXTURE_PX) -> Path:
-    """The PNG of ``spec`` at ``size`` pixels, written once (atomically) into
-    :func:`texture_cache_dir` under a content-hashed name."""
-    folder = texture_cache_dir()
-    path = folder / f"{spec.key()}_{size}.png"
-    if not path.is_file():
-        import cv2
-
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{path.stem}.{os.getpid()}.tmp.png"
-        if not cv2.imwrite(str(tmp), cv2.cvtColor(texture_image(spec, size), cv2.COLOR_RGB2BGR)):
-            raise ValueError(f"could not write texture {str(tmp)!r}")
-        os.replace(tmp, path)
-    return path
-
-
 __all__ = [
     "APPEARANCE_MODES", "COLOUR_GROUPS", "Lighting", "OBJECT_PATTERNS", "ObjectAppearance", "PATTERNS",
     "SceneAppearance", "TABLE_PATTERNS", "TABLE_TEXTURES", "TEST_HUE_BAND_DEG", "TEST_ONLY_PATTERNS",
-    "TEST_ONLY_TABLE_TEXTURES", "TableAppearance", "TextureSpec", "check_mode", "colour_group", "draw_appearance",
-    "held_out_parts", "in_test_hue_band", "rgba_colour_group", "target_colour_group", "texture_file", "texture_image",
+    "TEST_ONLY_TABLE_TEXTURES", "TableAppearance", "TextureSpec", "check_mode", "colour_group", "held_out_parts",
+    "in_test_hue_band", "rgba_colour_group", "target_colour_group",
 ]

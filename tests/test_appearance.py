@@ -11,8 +11,9 @@ import pytest
 import graspsim  # noqa: F401  (registers the environments)
 from graspsim import policies
 from graspsim.appearance import (COLOUR_GROUPS, TEST_ONLY_PATTERNS, Lighting, ObjectAppearance, SceneAppearance,
-                                 TableAppearance, TextureSpec, colour_group, draw_appearance, held_out_parts,
-                                 rgba_colour_group, texture_file, texture_image)
+                                 TableAppearance, TextureSpec, colour_group, held_out_parts, rgba_colour_group)
+from graspsim.appearance_sampling import draw_appearance
+from graspsim.textures import texture_file, texture_image
 from graspsim.scene import SceneSpec
 
 ENV = "graspsim/PromptedGrasp-v0"

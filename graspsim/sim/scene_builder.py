@@ -5,7 +5,7 @@ removes those that left the workspace, and records the result as a
 :class:`graspsim.scene.SceneSpec`; :func:`build_scene` resets a world and puts
 a spec's objects at their recorded poses (bit-exact replay), with the spec's
 appearance when it carries one; :func:`randomise_spec` draws an appearance
-for a spec (:func:`graspsim.appearance.draw_appearance`).
+for a spec (:func:`graspsim.appearance_sampling.draw_appearance`).
 
 Layouts:
 - ``single``: one object dropped upright with a random yaw near the centre.
@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from graspsim.appearance import draw_appearance
+from graspsim.appearance_sampling import draw_appearance
 from graspsim.scene import DEFAULT_OBJECT_COUNT, LAYOUTS, ObjectPlacement, SceneSpec, check_count_range
 from graspsim.sim.world import WORKSPACE_HALF, World
 
@@ -173,7 +173,7 @@ def build_scene(world: World, spec: SceneSpec, object_set=None) -> None:
 
 def randomise_spec(spec: SceneSpec, rng: np.random.Generator, split: str = "all") -> SceneSpec:
     """``spec`` with a randomised appearance drawn from ``rng`` for its objects
-    (:func:`graspsim.appearance.draw_appearance`; ``split`` "all", "train" or
+    (:func:`graspsim.appearance_sampling.draw_appearance`; ``split`` "all", "train" or
     "test" applies the held-out rule). Labels are kept: appearance does not
     change the physics."""
     return spec.with_appearance(draw_appearance(rng, len(spec.objects), split))

@@ -120,7 +120,7 @@ class World:
         pixels: its cached PNG loaded once per world reset."""
         import pybullet as p
 
-        from graspsim.appearance import texture_file
+        from graspsim.textures import texture_file
 
         key = (spec.key(), size)
         if key not in self._textures:
