@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .obj_files import write_atomic
+
 #: Bumped when the UV projection or the copy layout changes (part of the cache key).
 UV_VERSION = 1
 
@@ -33,13 +35,6 @@ def uv_cache_dir() -> Path:
     root = os.environ.get("GRASPSIM_CACHE")
     base = Path(root).expanduser() if root else Path.home() / ".cache" / "graspsim"
     return base / "uv_meshes"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _key(*parts: bytes) -> str:
@@ -109,7 +104,7 @@ def uv_obj(path: str | os.PathLike) -> Path:
         if path.suffix.lower() == ".obj":
             return path
         converted = text
-    _write_atomic(target, converted)
+    write_atomic(target, converted)
     return target
 
 
@@ -136,7 +131,7 @@ def uv_urdf(path: str | os.PathLike) -> Path:
                 changed = True
     if not changed:
         return path
-    _write_atomic(target, ET.tostring(tree.getroot(), encoding="unicode"))
+    write_atomic(target, ET.tostring(tree.getroot(), encoding="unicode"))
     return target
 
 
