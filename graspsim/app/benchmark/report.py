@@ -119,7 +119,10 @@ def report_markdown(summary: dict, records: list[dict], figures: list[str], out=
     lines += ["## Success by object category", "", _category_table(summary), ""]
     if any(g.get("per_appearance") for g in summary["groups"].values()):
         lines += ["## Success by appearance", "",
-                  f"Appearance: {c.get('appearance', 'catalogue')}. Groups by the target's colour: achromatic-light "
+                  ("Appearance: as the suite's scenes store it (randomised where they carry one). "
+                   if c.get("suite") and c.get("appearance", "catalogue") == "catalogue"
+                   else f"Appearance: {c.get('appearance', 'catalogue')}. ")
+                  + "Groups by the target's colour: achromatic-light "
                   "(white, light grey), achromatic-dark (dark grey, black), chromatic, textured.", "",
                   _category_table(summary, "per_appearance", "target appearance"), ""]
     for g in summary["groups"].values():
