@@ -416,3 +416,45 @@ def test_bench_metric_reports_throughput():
     assert r["seconds"] > 0 and r["predictions_per_second"] > 0 and r["all_pairs_seconds"] > 0
     assert r["n_predictions"] == 60 and r["n_entries"] == 12
     assert "predictions/s" in format_bench_metric(r)
+
+
+def test_bad_inputs_name_the_argument():
+    """Every entry point names the argument that is wrong, so a user finds it."""
+    good = np.array([[10.0, 10.0, 0.0, 20.0, 8.0]])
+    with pytest.raises(ValueError, match=r"^prediction: rectangles must have shape"):
+        match(np.zeros(4), good)
+    with pytest.raises(ValueError, match=r"^ground_truth: rectangles must be finite"):
+        match(good[0], np.array([[1.0, 2.0, np.nan, 3.0, 4.0]]))
+    with pytest.raises(ValueError, match=r"^predictions\[1\] must have shape \(K, 5 or 6\)"):
+        evaluate([good, np.zeros((2, 3))], [good, good])
+    with pytest.raises(ValueError, match=r"^ground_truth\[0\] must have shape \(K, 5\)"):
+        evaluate([good], [np.zeros((1, 6))])
+    with pytest.raises(ValueError, match=r"^predictions: all entries must have the same number of columns"):
+        evaluate([good, np.hstack([good, [[0.5]]])], [good, good])
+
+
+def test_match_against_one_ground_truth_uses_it():
+    """A single ground-truth rectangle (not a list of them) is compared as such."""
+    gt = np.array([10.0, 10.0, 0.0, 20.0, 8.0])
+    m = match(gt, gt)
+    assert m.success and m.iou == pytest.approx(1.0) and m.angle_error_deg == pytest.approx(0.0)
+    far = match(np.array([60.0, 60.0, 0.0, 20.0, 8.0]), gt)
+    assert not far.success and far.iou == 0.0
+
+
+def test_report_to_dict_holds_the_values():
+    gt = np.array([[10.0, 10.0, 0.0, 20.0, 8.0]])
+    good = np.array([[10.0, 10.0, 0.0, 20.0, 8.0, 0.9]])
+    off = np.array([[10.0, 10.0, np.radians(50), 20.0, 8.0, 0.9]])
+    d = evaluate([good, off, np.zeros((0, 6))], [gt, gt, gt], top_k=(1, 2)).to_dict()
+    assert d["n"] == 3 and d["top1"] == pytest.approx(1 / 3) and d["topk"] == {"1": pytest.approx(1 / 3), "2": pytest.approx(1 / 3)}
+    assert d["angle_threshold_deg"] == 30.0 and d["iou_threshold"] == 0.25 and d["iou_method"] == "exact"
+    assert d["n_without_prediction"] == 1 and d["n_without_ground_truth"] == 0
+    iou, ang = d["top1_iou"], d["top1_angle_error_deg"]
+    assert iou["n"] == 2 and len(iou["bin_edges"]) == 21 and iou["bin_edges"][0] == 0.0 and iou["bin_edges"][-1] == 1.0
+    assert sum(iou["counts"]) == 2 and iou["counts"][-1] == 1  # the perfect match in the last bin
+    assert ang["n"] == 2 and len(ang["bin_edges"]) == 19 and ang["bin_edges"][-1] == 90.0
+    assert ang["counts"][0] == 1 and sum(ang["counts"][9:11]) == 1 and sum(ang["counts"]) == 2  # 0° and 50°
+    assert ang["percentiles"]["50"] == pytest.approx(25.0) and set(ang["percentiles"]) == {"10", "50", "90"}
+    empty = evaluate([np.zeros((0, 6))], [gt]).to_dict()
+    assert empty["top1"] == 0.0 and empty["top1_iou"]["percentiles"]["50"] is None
