@@ -170,3 +170,16 @@ def test_a_policy_module_in_the_current_folder_and_its_import_errors(tmp_path):
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert "RuntimeError: broken at import" in bad.stderr and "broken_mod.py, line 3" in bad.stderr
+
+
+def test_quiet_silences_the_pybullet_banner_in_workers_too(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    cli = [shutil.which("graspsim")] if shutil.which("graspsim") else [sys.executable, "-m", "graspsim.app.cli"]
+    args = ["benchmark", "--layout", "single", "--episodes", "2", "--workers", "2", "--no-figures"]
+    loud = subprocess.run(cli + args + ["--out", "a"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    quiet = subprocess.run(cli + args + ["--out", "b", "--quiet"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert loud.returncode == quiet.returncode == 0
+    assert "pybullet build time" in loud.stderr and "pybullet build time" not in quiet.stderr
