@@ -467,14 +467,25 @@ def _export(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if getattr(args, "quiet", False):
-        import os
+    import os
 
+    args = build_parser().parse_args(argv)
+    quiet_before = os.environ.get("GRASPSIM_QUIET")
+    if getattr(args, "quiet", False):
         from graspsim.plugins import import_pybullet_quietly
 
-        os.environ["GRASPSIM_QUIET"] = "1"
+        os.environ["GRASPSIM_QUIET"] = "1"  # for this run's worker processes only (restored below)
         import_pybullet_quietly()
+    try:
+        return _dispatch(args)
+    finally:
+        if quiet_before is None:
+            os.environ.pop("GRASPSIM_QUIET", None)
+        else:
+            os.environ["GRASPSIM_QUIET"] = quiet_before
+
+
+def _dispatch(args) -> int:
     try:
         if args.command == "run":
             return _run(args)

@@ -119,36 +119,38 @@ class GraspSAMPolicy(GroundedPolicy):
         self.colour_refine = bool(colour_refine)
         self._embedding = None
         self._image = None  # the encoded image, compared to tell a further prompt from a new image
-        self._depth_key = None  # and, for a model that uses depth, its (depth, intrinsics, extrinsics)
+        self._encoded_scene = None  # for a model that uses depth: the _scene key its heights came from
         self._scene_cache, self._scene_key = {}, None
         self._torch = torch
         super().__init__(grounder, seed)
 
     def _encode(self, rgb: np.ndarray, observation: dict):
         """The embedding of the observation's image (and heights, for a model that
-        uses depth), reused while rgb (and depth, intrinsics, extrinsics) are unchanged."""
-        depth_key = None
+        uses depth), reused while rgb (and depth, intrinsics, extrinsics) are unchanged.
+        For depth the scene cache's key (:meth:`_scene`, renewed whenever the depth or
+        the camera changes) tells whether the encoded heights are still current."""
+        heights = None
         if self.model.uses_depth:
             missing = [k for k in ("depth", "intrinsics", "extrinsics") if observation.get(k) is None]
             if missing:
                 raise ValueError(f"GraspSAM variant {self.model.variant!r} uses depth: the observation needs "
                                  f"{', '.join(missing)}")
-            depth_key = (np.asarray(observation["depth"], np.float32),
-                         np.asarray(observation["intrinsics"], np.float64),
-                         np.asarray(observation["extrinsics"], np.float64))
+            # metres above the table, NaN = no depth
+            heights = self._scene(np.asarray(observation["depth"], np.float32), observation["intrinsics"],
+                                  observation["extrinsics"], "heights")
         same = self._image is not None and np.array_equal(rgb, self._image)
-        if same and depth_key is not None:
-            same = self._depth_key is not None and all(np.array_equal(a, b) for a, b in zip(depth_key, self._depth_key))
+        if heights is not None:
+            same = same and self._encoded_scene is self._scene_key
         if not same:
             with self._torch.no_grad():
-                if depth_key is None:
+                if heights is None:
                     self._embedding = self.model.encode(rgb[None])
                 else:
-                    heights = self._scene(*depth_key, "heights")  # metres above the table, NaN = no depth
                     self._embedding = self.model.encode(rgb[None], heights=heights[None])
             self._image = rgb.copy()
-            self._depth_key = None if depth_key is None else tuple(a.copy() for a in depth_key)
+            self._encoded_scene = self._scene_key if heights is not None else None
         return self._embedding
+
 
     def act(self, observation: dict) -> np.ndarray:
         from .colour_refine import refine_prediction

@@ -28,8 +28,8 @@ def results_table(summaries: list[tuple[str, dict]]) -> str:
     """One markdown row per (policy, prompt) group of each ``(scenes, summary)``."""
     from graspsim.grasp_metrics import active_metrics
 
-    measured = {m for _, summary in summaries for g in summary["groups"].values() for m in g.get("metrics", {})}
-    metrics = [m for m in active_metrics() if m.rate_key and (m.name == "rect" or m.name in measured)]
+    seen = {m for _, summary in summaries for g in summary["groups"].values() for m in g.get("metrics", {})}
+    metrics = [m for m in active_metrics() if m.rate_key and (m.name == "rect" or m.name in seen)]
     rows = [
         "| policy | gripper | scenes | prompt | episodes | success (95% CI) | "
         + "".join(f"{m.title or m.name} | " for m in metrics)
