@@ -1,7 +1,10 @@
 """Grasp policies (installed as ``graspsim.policies``).
 
 ``make(name, **kwargs)`` builds a registered policy: ``random``,
-``analytic``, ``graspsam`` (needs torch; see graspsim.policies.graspsam.policy) or
+``analytic``, ``graspsam`` (needs torch; see graspsim.policies.graspsam.policy),
+``graspsam-model`` (the same model with the plain published decoding: every
+geometric selection step off, so its rows show what the learned model does by
+itself) or
 ``redmon-direct`` / ``redmon-classify`` / ``redmon-multigrasp`` (needs torch; see
 graspsim.policies.redmon.policy). Policies follow the
 :class:`Policy` protocol: ``reset(seed)`` and ``act(observation) -> action``.
@@ -55,9 +58,26 @@ def _graspsam(**kw):
     return GraspSAMPolicy(**kw)
 
 
+#: GraspSAMPolicy options that ``graspsam-model`` fixes to False (the plain published decoding)
+MODEL_ALONE_OFF = ("fit_opening", "collision_check", "fallback", "depth_refine", "colour_refine")
+
+
+def _graspsam_model(**kw):
+    from .graspsam.policy import GraspSAMPolicy
+
+    on = sorted(k for k in MODEL_ALONE_OFF if kw.get(k))
+    if on:
+        raise ValueError(f"graspsam-model is GraspSAM's plain decoding; it cannot turn on {', '.join(on)} "
+                         "(use the graspsam policy for the selection steps)")
+    policy = GraspSAMPolicy(**{**kw, **{k: False for k in MODEL_ALONE_OFF}})
+    policy.name = "graspsam-model"
+    return policy
+
+
 register("random", _random)
 register("analytic", _analytic)
 register("graspsam", _graspsam)
+register("graspsam-model", _graspsam_model)
 
 
 def _redmon(model: str):

@@ -43,7 +43,37 @@ def test_augmentations_move_rectangles_with_the_image():
     a, b = augment(ex, np.random.default_rng(3)), augment(ex, np.random.default_rng(3))
     np.testing.assert_array_equal(a.grasps, b.grasps)
     t = map_targets(ex, 4, width_scale=2.0)
-    assert set(t) == {"mask", "quality", "cos2", "sin2", "width"} and t["mask"].shape == (4, 4)
+    assert set(t) == {"mask", "quality", "cos2", "sin2", "width", "tried"} and t["mask"].shape == (4, 4)
+    np.testing.assert_array_equal(t["tried"], t["quality"])  # no negatives: tried = the positives' support
+
+
+def test_negatives_travel_with_augmentation_and_mark_tried_pixels():
+    from graspsim.policies.graspsam.train import grasp_loss
+
+    mask = np.zeros((16, 16), bool)
+    mask[2:14, 2:14] = True
+    positive = np.array([[4.0, 4.0, 0.0, 3.0, 2.0]])
+    negative = np.array([[11.0, 11.0, 0.3, 3.0, 2.0]])
+    ex = Example(np.zeros((16, 16, 3), np.uint8), mask, positive, 2.0, "a", "a", "s", negatives=negative)
+    t = map_targets(ex, 16, width_scale=8.0)
+    assert t["quality"][11, 11] == 0 and t["tried"][11, 11] == 1 and t["tried"][4, 4] == 1 and t["tried"][8, 4] == 0
+    for moved in (rotate_quarter(ex), flip(ex), augment(ex, np.random.default_rng(1))):
+        # the negative keeps its place relative to the positive (both move as the image does)
+        np.testing.assert_allclose(np.hypot(*(moved.negatives[0, :2] - moved.grasps[0, :2])), np.hypot(7, 7))
+    assert flip(ex).negatives[0, 2] == pytest.approx(-0.3)
+
+    class Out:  # a prediction of quality 1 everywhere
+        grasp_maps = torch.ones(1, 4, 16, 16)
+        mask_logits = torch.zeros(1, 1, 16, 16)
+
+    targets = {k: torch.from_numpy(v)[None] for k, v in t.items()}
+    published, _ = grasp_loss(Out, targets)
+    same, _ = grasp_loss(Out, targets, untried_weight=1.0)
+    lowered, _ = grasp_loss(Out, targets, untried_weight=0.0)
+    assert float(same) == float(published)
+    # quality error 1 on every untried object pixel, weight 1 -> 0: the loss drops by 2 x their share of the map
+    untried = int((mask & (t["tried"] < 0.5)).sum())
+    assert float(published - lowered) == pytest.approx(2.0 * untried / 256, rel=1e-5)
 
 
 def test_training_writes_checkpoints_and_resumes(data, trained, tmp_path, monkeypatch):
@@ -200,3 +230,26 @@ def test_fine_tuning_from_a_checkpoint_on_pooled_data_sets(data, trained, tmp_pa
     with pytest.raises(ValueError, match="variant"):
         train_graspsam(TrainConfig(data=str(data), out=str(tmp_path / "x"), epochs=1, variant="vit_b",
                                    init=f"{config.out}/best.pt"), progress=False)
+
+
+@pytest.mark.parametrize("field, value, match", [
+    ("untried_weight", 1.5, "untried_weight must be a number in \\[0, 1\\], got 1.5"),
+    ("prompt_kinds", ("point", "gaze"), "prompt_kinds must be a non-empty choice"),
+    ("prompt_kinds", (), "prompt_kinds must be a non-empty choice"),
+])
+def test_training_options_are_checked(field, value, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(data="d", out="o", **{field: value}).check()
+
+
+def test_graspsam_model_is_the_same_model_with_every_selection_step_off(trained):
+    config, summary = trained
+    full = policies.make("graspsam", checkpoint=summary["best_checkpoint"])
+    alone = policies.make("graspsam-model", checkpoint=summary["best_checkpoint"])
+    assert alone.name == "graspsam-model" and full.name == "graspsam"
+    assert (full.fit_opening, full.collision_check, full.fallback) == (True, True, True)
+    assert not any((alone.fit_opening, alone.collision_check, alone.fallback, alone.depth_refine, alone.colour_refine))
+    for a, b in zip(full.model.state_dict().values(), alone.model.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="cannot turn on collision_check, fit_opening"):
+        policies.make("graspsam-model", checkpoint=summary["best_checkpoint"], fit_opening=True, collision_check=True)

@@ -75,7 +75,8 @@ def _add_episode_args(p: argparse.ArgumentParser, repeat_prompt: bool = False) -
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-POLICY_FORMS = ("policy: a registered NAME (analytic, random, graspsam, redmon-direct, redmon-classify, "
+POLICY_FORMS = ("policy: a registered NAME (analytic, random, graspsam, graspsam-model (its learned model alone: "
+                "plain decoding, no selection steps), redmon-direct, redmon-classify, "
                 "redmon-multigrasp, or one you registered), NAME@CHECKPOINT (a model file), "
                 "package.module:factory, or ./file.py:factory")
 
@@ -187,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     tg.add_argument("--batch-size", type=int, default=8)
     tg.add_argument("--lr", type=float, default=1e-3)
     tg.add_argument("--seed", type=int, default=0)
+    tg.add_argument("--prompt-kinds", default="points,point,box",
+                    help="training prompt kinds, one drawn per batch: points (10 points), point, box")
+    tg.add_argument("--untried-weight", type=float, default=1.0,
+                    help="quality-loss weight on object pixels no physics-tried rectangle covers (1: the published loss)")
+    tg.add_argument("--max-examples", type=int, default=None,
+                    help="use only the first N training objects (and N/4 validation objects): quick ablations")
     tg.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     tg.add_argument("--quiet", action="store_true", help="no progress bars")
     tr = train_sub.add_parser("redmon", help="k-fold cross-validation (or, with --folds 0, the final model) of a Redmon & Angelova 2015 baseline")
@@ -433,7 +440,8 @@ def _train(args) -> int:
     config = TrainConfig(
         data=str(args.data), out=str(args.out), val=args.val, data_format=args.data_format, val_format=args.val_format,
         variant=args.variant, sam_checkpoint=args.sam_checkpoint, epochs=args.epochs, batch_size=args.batch_size,
-        lr=args.lr, seed=args.seed, device=args.device, init=args.init,
+        lr=args.lr, seed=args.seed, device=args.device, init=args.init, untried_weight=args.untried_weight,
+        prompt_kinds=tuple(k.strip() for k in args.prompt_kinds.split(",") if k.strip()), max_examples=args.max_examples,
     )
     s = train_graspsam(config, progress=not args.quiet)
     best = s["best"]

@@ -32,7 +32,8 @@ class Example:
     missing; :func:`.depth.sample_heights`), or None (RGB variants);
     :func:`examples_from` stores them as float16 (half the memory of float32,
     since training holds every example in memory; steps of at most 0.25 mm
-    below 0.5 m, far finer than the 0.1 m input scale needs)."""
+    below 0.5 m, far finer than the 0.1 m input scale needs); negatives: (M, 5)
+    rectangles that failed in physics (sim data sets), or None when the data set has none."""
 
     rgb: np.ndarray
     mask: np.ndarray
@@ -42,6 +43,7 @@ class Example:
     name: str
     sample_id: str
     heights: Optional[np.ndarray] = None
+    negatives: Optional[np.ndarray] = None
 
 
 def examples_from(dataset, items, heights: bool = False) -> list[Example]:
@@ -70,31 +72,42 @@ def examples_from(dataset, items, heights: bool = False) -> list[Example]:
                 continue
             grasps = as_rects(obj.grasps)
             jaw = float(np.median(grasps[:, 4])) if len(grasps) else 0.0
+            negatives = None if obj.negatives is None else as_rects(obj.negatives)
             out.append(Example(sample.rgb, obj.mask.astype(bool), grasps, jaw, obj.identity, obj.name, sample.id,
-                               sample_h))
+                               sample_h, negatives))
     return out
 
 
 def rotate_quarter(ex: Example) -> Example:
     """Turn an example a quarter turn counter-clockwise on screen."""
-    h, w = ex.mask.shape
-    g = ex.grasps.copy()
-    g[:, 0], g[:, 1] = ex.grasps[:, 1], (w - 1) - ex.grasps[:, 0]
-    g[:, 2] = g[:, 2] + math.pi / 2
+    w = ex.mask.shape[1]
+
+    def turn(rects):
+        g = rects.copy()
+        g[:, 0], g[:, 1] = rects[:, 1], (w - 1) - rects[:, 0]
+        g[:, 2] = g[:, 2] + math.pi / 2
+        return as_rects(g)
+
     heights = None if ex.heights is None else np.ascontiguousarray(np.rot90(ex.heights))
-    return Example(np.ascontiguousarray(np.rot90(ex.rgb)), np.ascontiguousarray(np.rot90(ex.mask)), as_rects(g),
-                   ex.jaw_px, ex.identity, ex.name, ex.sample_id, heights)
+    negatives = None if ex.negatives is None else turn(ex.negatives)
+    return Example(np.ascontiguousarray(np.rot90(ex.rgb)), np.ascontiguousarray(np.rot90(ex.mask)), turn(ex.grasps),
+                   ex.jaw_px, ex.identity, ex.name, ex.sample_id, heights, negatives)
 
 
 def flip(ex: Example) -> Example:
     """Mirror an example left-right."""
     w = ex.mask.shape[1]
-    g = ex.grasps.copy()
-    g[:, 0] = (w - 1) - g[:, 0]
-    g[:, 2] = -g[:, 2]
+
+    def mirror(rects):
+        g = rects.copy()
+        g[:, 0] = (w - 1) - g[:, 0]
+        g[:, 2] = -g[:, 2]
+        return as_rects(g)
+
     heights = None if ex.heights is None else np.ascontiguousarray(ex.heights[:, ::-1])
-    return Example(np.ascontiguousarray(ex.rgb[:, ::-1]), np.ascontiguousarray(ex.mask[:, ::-1]), as_rects(g),
-                   ex.jaw_px, ex.identity, ex.name, ex.sample_id, heights)
+    negatives = None if ex.negatives is None else mirror(ex.negatives)
+    return Example(np.ascontiguousarray(ex.rgb[:, ::-1]), np.ascontiguousarray(ex.mask[:, ::-1]), mirror(ex.grasps),
+                   ex.jaw_px, ex.identity, ex.name, ex.sample_id, heights, negatives)
 
 
 def augment(ex: Example, rng: np.random.Generator) -> Example:
@@ -109,15 +122,20 @@ def augment(ex: Example, rng: np.random.Generator) -> Example:
 
 def map_targets(ex: Example, size: int, width_scale: float) -> dict[str, np.ndarray]:
     """Targets in the model's S × S output frame (the image resized by S / max(H, W),
-    padded bottom / right): mask, quality, cos2, sin2, width (float32 S × S)."""
+    padded bottom / right): mask, quality, cos2, sin2, width and tried (1 on the
+    centre third of every physics-tried rectangle, positive or negative; float32 S × S)."""
     import cv2
 
-    from .targets import grasp_targets
+    from .targets import grasp_targets, support_map
 
     h, w = ex.mask.shape
     f = size / max(h, w)
     rects = scale_rects(ex.grasps, f)
     maps = grasp_targets(rects, (size, size), width_scale=width_scale)
+    tried = maps["quality"]
+    if ex.negatives is not None and len(ex.negatives):
+        tried = np.maximum(tried, support_map(scale_rects(ex.negatives, f), (size, size)))
+    maps["tried"] = tried
     mh, mw = max(int(round(h * f)), 1), max(int(round(w * f)), 1)
     small = cv2.resize(ex.mask.astype(np.float32), (mw, mh), interpolation=cv2.INTER_AREA) >= 0.5
     mask = np.zeros((size, size), np.float32)

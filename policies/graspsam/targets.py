@@ -84,6 +84,28 @@ def centre_third_corners(rects) -> np.ndarray:
     return to_corners(r)
 
 
+def _support_index(r: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """int32 (H, W): 0 where no rectangle's centre third lies, i + 1 where rectangle i's
+    does (later rectangles overwrite earlier ones; rasterisation as in the module docstring)."""
+    index = np.zeros(shape, np.int32)
+    if len(r):
+        # support polygon, shrunk by half a pixel per side for OpenCV's inclusive fill
+        support = r.copy()
+        support[:, 3] = np.maximum(support[:, 3] * CENTRE_FRACTION - 1.0, 0.0)
+        support[:, 4] = np.maximum(support[:, 4] - 1.0, 0.0)
+        corners = np.clip(to_corners(support), -_COORD_LIMIT, _COORD_LIMIT)
+        fixed = np.round(corners * (1 << SHIFT_BITS)).astype(np.int32)
+        for i in range(len(r)):  # in order: later rectangles overwrite earlier ones
+            cv2.fillPoly(index, [fixed[i]], int(i + 1), lineType=cv2.LINE_8, shift=SHIFT_BITS)
+    return index
+
+
+def support_map(rects, shape) -> np.ndarray:
+    """float32 (H, W): 1 on the centre third of any of ``rects`` (drawn as the quality
+    support of :func:`grasp_targets`), 0 elsewhere."""
+    return (_support_index(as_rects(rects, "support_map"), check_hw(shape)) > 0).astype(np.float32)
+
+
 def grasp_targets(rects, shape, width_scale: float) -> dict[str, np.ndarray]:
     """Training maps for the positive rectangles ``rects`` on an H x W grid.
 
@@ -104,16 +126,7 @@ def grasp_targets(rects, shape, width_scale: float) -> dict[str, np.ndarray]:
     if not (math.isfinite(width_scale) and width_scale > 0):
         raise ValueError(f"width_scale must be a positive number of pixels, got {width_scale!r}")
     r = as_rects(rects, "grasp_targets")
-    index = np.zeros((h, w), np.int32)  # 0 = no rectangle, i + 1 = rectangle i
-    if len(r):
-        # support polygon, shrunk by half a pixel per side for OpenCV's inclusive fill
-        support = r.copy()
-        support[:, 3] = np.maximum(support[:, 3] * CENTRE_FRACTION - 1.0, 0.0)
-        support[:, 4] = np.maximum(support[:, 4] - 1.0, 0.0)
-        corners = np.clip(to_corners(support), -_COORD_LIMIT, _COORD_LIMIT)
-        fixed = np.round(corners * (1 << SHIFT_BITS)).astype(np.int32)
-        for i in range(len(r)):  # in order: later rectangles overwrite earlier ones
-            cv2.fillPoly(index, [fixed[i]], int(i + 1), lineType=cv2.LINE_8, shift=SHIFT_BITS)
+    index = _support_index(r, (h, w))
     lut_cos = np.concatenate([[0.0], np.cos(2 * r[:, 2])]).astype(np.float32)
     lut_sin = np.concatenate([[0.0], np.sin(2 * r[:, 2])]).astype(np.float32)
     lut_width = np.concatenate([[0.0], np.clip(r[:, 3] / width_scale, 0.0, 1.0)]).astype(np.float32)

@@ -11,6 +11,12 @@ object's mask), targets in the model's output frame, and the published loss
             w = 1 inside the object mask, 0.01 outside
     mask = BCE(logits) + Dice(sigmoid(logits))
 
+with one option for data sets that record physics-tried negatives (our sim
+sets): ``untried_weight`` < 1 lowers the quality term's weight on the object's
+pixels that no tried rectangle (positive or negative) covers, so the quality
+map's zeros are taught mostly where physics saw a grasp fail rather than
+wherever no grasp happened to be tried (1, the default, is the published loss).
+
 Validation after every epoch: fixed seeded prompts (1 point and a box) on the
 validation examples with positives, top-1 rectangle accuracy by
 :func:`graspsim.metric.evaluate`; the best epoch is saved as ``best.pt`` (a
@@ -72,6 +78,7 @@ class TrainConfig:
     device: str | None = None
     prompt_kinds: tuple[str, ...] = ("points", "point", "box")
     init: str | None = None
+    untried_weight: float = 1.0  # quality-loss weight on object pixels no tried rectangle covers
 
     def check(self) -> None:
         from .build import VARIANTS
@@ -86,6 +93,13 @@ class TrainConfig:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                 raise ValueError(f"{name} must be a finite non-negative number, got {v!r}")
+        if not (isinstance(self.untried_weight, (int, float)) and 0 <= self.untried_weight <= 1):
+            raise ValueError(f"untried_weight must be a number in [0, 1], got {self.untried_weight!r}")
+        from graspsim.policies.prompting import TRAINING_PROMPT_KINDS
+
+        bad = [k for k in self.prompt_kinds if k not in TRAINING_PROMPT_KINDS]
+        if not self.prompt_kinds or bad:
+            raise ValueError(f"prompt_kinds must be a non-empty choice of {TRAINING_PROMPT_KINDS}, got {self.prompt_kinds!r}")
         if self.max_examples is not None and not (isinstance(self.max_examples, int) and self.max_examples >= 1):
             raise ValueError(f"max_examples must be a positive integer, got {self.max_examples!r}")
 
@@ -137,12 +151,18 @@ def _batch_prompts(examples, kind: str, rng: np.random.Generator) -> dict:
     return {"points": np.stack([p["points"] for p in prompts]), "point_labels": np.stack([p["labels"] for p in prompts]).astype(np.float32)}
 
 
-def grasp_loss(output, targets: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
-    """The published loss (module docstring); returns (loss, parts as floats)."""
+def grasp_loss(output, targets: dict[str, torch.Tensor], untried_weight: float = 1.0) -> tuple[torch.Tensor, dict]:
+    """The published loss (module docstring), with the quality term's weight on untried
+    object pixels lowered to ``untried_weight`` (needs ``targets["tried"]`` when < 1);
+    returns (loss, parts as floats)."""
     mask_t = targets["mask"]
     weight = torch.where(mask_t > 0.5, 1.0, OUTSIDE_WEIGHT)
+    quality_weight = weight
+    if untried_weight != 1.0:
+        untried = (mask_t > 0.5) & (targets["tried"] < 0.5)
+        quality_weight = torch.where(untried, float(untried_weight), weight)
     grasp = sum(
-        (weight * (output.grasp_maps[:, i] - targets[name]) ** 2).mean()
+        ((quality_weight if name == "quality" else weight) * (output.grasp_maps[:, i] - targets[name]) ** 2).mean()
         for i, name in enumerate(("quality", "cos2", "sin2", "width"))
     )
     logits = output.mask_logits[:, 0]
@@ -277,6 +297,7 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
         state = torch.load(last, map_location=device, weights_only=False)
         old = state["config"]
         old["prompt_kinds"] = list(old["prompt_kinds"])
+        old.setdefault("untried_weight", 1.0)  # checkpoints from before the option
         if {k: v for k, v in old.items() if k not in ("epochs", "device")} != _resume_key(config):
             raise ValueError(f"{last} was written by a different training configuration; use another --out")
         if old["epochs"] != config.epochs:
@@ -301,7 +322,7 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
             prompts = _batch_prompts(batch, kind, rng)
             heights = np.stack([e.heights for e in batch]) if model.uses_depth else None
             output = model(np.stack([e.rgb for e in batch]), heights=heights, **prompts)
-            loss, parts = grasp_loss(output, _targets(model, batch, device))
+            loss, parts = grasp_loss(output, _targets(model, batch, device), config.untried_weight)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
