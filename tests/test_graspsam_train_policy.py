@@ -93,7 +93,7 @@ def test_training_writes_checkpoints_and_resumes(data, trained, tmp_path, monkey
         train_graspsam(TrainConfig(**{**config.__dict__, "lr": 0.5}), progress=False)
 
     # a 2-epoch run interrupted after its first epoch and resumed ends with the weights of an uninterrupted one
-    whole = TrainConfig(**{**config.__dict__, "out": str(tmp_path / "whole"), "epochs": 2})
+    whole = TrainConfig(**{**config.__dict__, "out": str(tmp_path / "whole"), "epochs": 2, "batch_size": 1})
     train_graspsam(whole, progress=False)
     parts = TrainConfig(**{**whole.__dict__, "out": str(tmp_path / "parts")})
     real_validate = train_module.validate
@@ -114,6 +114,29 @@ def test_training_writes_checkpoints_and_resumes(data, trained, tmp_path, monkey
     a = torch.load(tmp_path / "whole" / "last.pt", weights_only=False)["model"]
     b = torch.load(tmp_path / "parts" / "last.pt", weights_only=False)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+    # interrupted in the middle of the second epoch, just after a mid-epoch save: the same weights again
+    mid = TrainConfig(**{**whole.__dict__, "out": str(tmp_path / "mid"), "save_every_steps": 1})
+    real_loss = train_module.grasp_loss
+    losses = []
+    per_epoch = -(-len(train_module.load_examples(mid)[0]) // mid.batch_size)
+    assert per_epoch >= 2, "the fixture needs two steps per epoch to stop between them"
+
+    def stop_in_epoch_two(*args, **kwargs):
+        losses.append(1)
+        if len(losses) == per_epoch + 2:  # the second step of the second epoch, after the save of its first
+            raise KeyboardInterrupt
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "grasp_loss", stop_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        train_graspsam(mid, progress=False)
+    monkeypatch.setattr(train_module, "grasp_loss", real_loss)
+    saved = torch.load(tmp_path / "mid" / "last.pt", weights_only=False)
+    assert saved["partial"]["epoch"] == 1 and saved["partial"]["step"] == 1
+    assert len(train_graspsam(mid, progress=False)["history"]) == 2
+    c = torch.load(tmp_path / "mid" / "last.pt", weights_only=False)["model"]
+    assert all(torch.equal(a[k], c[k]) for k in a)
 
 
 def test_eval_cli_prints_per_prompt_accuracy(data, trained, capsys):

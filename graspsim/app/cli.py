@@ -194,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="quality-loss weight on object pixels no physics-tried rectangle covers (1: the published loss)")
     tg.add_argument("--max-examples", type=int, default=None,
                     help="use only the first N training objects (and N/4 validation objects): quick ablations")
+    tg.add_argument("--save-every", type=int, default=200,
+                    help="also save last.pt every N steps within an epoch (an interrupted run loses at most N steps)")
     tg.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     tg.add_argument("--quiet", action="store_true", help="no progress bars")
     tr = train_sub.add_parser("redmon", help="k-fold cross-validation (or, with --folds 0, the final model) of a Redmon & Angelova 2015 baseline")
@@ -442,6 +444,7 @@ def _train(args) -> int:
         variant=args.variant, sam_checkpoint=args.sam_checkpoint, epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, seed=args.seed, device=args.device, init=args.init, untried_weight=args.untried_weight,
         prompt_kinds=tuple(k.strip() for k in args.prompt_kinds.split(",") if k.strip()), max_examples=args.max_examples,
+        save_every_steps=args.save_every,
     )
     s = train_graspsam(config, progress=not args.quiet)
     best = s["best"]

@@ -20,9 +20,11 @@ wherever no grasp happened to be tried (1, the default, is the published loss).
 Validation after every epoch: fixed seeded prompts (1 point and a box) on the
 validation examples with positives, top-1 rectangle accuracy by
 :func:`graspsim.metric.evaluate`; the best epoch is saved as ``best.pt`` (a
-GraspSAM checkpoint), every epoch as ``last.pt`` (with the optimiser), from
+GraspSAM checkpoint), every epoch and every ``save_every_steps`` steps within
+one as ``last.pt`` (with the optimiser and, mid-epoch, the random state), from
 which a re-run of the same command resumes. Randomness per epoch comes from
-``(seed, epoch)``, so a resumed run continues as an uninterrupted one would.
+``(seed, epoch)`` and is saved with a mid-epoch checkpoint, so a resumed run
+continues bit for bit as an uninterrupted one would.
 
 Variants that use depth (``tiny_rgbd``): every example carries its image's
 heights above the table (:func:`.depth.sample_heights`: exact from each sim
@@ -79,13 +81,14 @@ class TrainConfig:
     prompt_kinds: tuple[str, ...] = ("points", "point", "box")
     init: str | None = None
     untried_weight: float = 1.0  # quality-loss weight on object pixels no tried rectangle covers
+    save_every_steps: int = 200  # mid-epoch checkpoints (last.pt); does not change the result
 
     def check(self) -> None:
         from .build import VARIANTS
 
         if self.variant not in VARIANTS:
             raise ValueError(f"unknown GraspSAM variant {self.variant!r}; available: {', '.join(VARIANTS)}")
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "save_every_steps"):
             v = getattr(self, name)
             if not (isinstance(v, int) and v >= 1):
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
@@ -227,19 +230,25 @@ def validate(model, examples, kinds=VAL_PROMPT_KINDS, seed: int = 0, progress: b
     return result
 
 
-def _save_last(path: Path, model, optimiser, scheduler, epoch, best, history, config) -> None:
+def _save_last(path: Path, model, optimiser, scheduler, epoch, best, history, config, partial=None) -> None:
+    """``epoch``: the last finished epoch; ``partial``: where a mid-epoch save stands
+    (epoch, next step, numpy and torch random states, the step losses so far), or None."""
     tmp = path.with_name(path.name + ".tmp")
     torch.save({
         "model": model.state_dict(), "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
-        "epoch": epoch, "best": best, "history": history, "config": asdict(config),
+        "epoch": epoch, "best": best, "history": history, "config": asdict(config), "partial": partial,
     }, tmp)
     os.replace(tmp, path)
 
 
+#: options that do not change what a training computes (a run may resume with other values)
+_NOT_IN_RESUME_KEY = ("epochs", "device", "save_every_steps")
+
+
 def _resume_key(config: TrainConfig) -> dict:
     d = asdict(config)
-    d.pop("epochs")
-    d.pop("device")
+    for k in _NOT_IN_RESUME_KEY:
+        d.pop(k)
     d["prompt_kinds"] = list(d["prompt_kinds"])
     return d
 
@@ -298,7 +307,7 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
         old = state["config"]
         old["prompt_kinds"] = list(old["prompt_kinds"])
         old.setdefault("untried_weight", 1.0)  # checkpoints from before the option
-        if {k: v for k, v in old.items() if k not in ("epochs", "device")} != _resume_key(config):
+        if {k: v for k, v in old.items() if k not in _NOT_IN_RESUME_KEY} != _resume_key(config):
             raise ValueError(f"{last} was written by a different training configuration; use another --out")
         if old["epochs"] != config.epochs:
             raise ValueError(f"{last} was trained for {old['epochs']} epochs; resume with --epochs {old['epochs']}")
@@ -306,16 +315,26 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
         optimiser.load_state_dict(state["optimiser"])
         scheduler.load_state_dict(state["scheduler"])
         start, best, history = state["epoch"] + 1, state["best"], state["history"]
+        partial = state.get("partial")
         if progress:
-            print(f"resuming from epoch {start} of {config.epochs} ({last})")
+            where = f"step {partial['step']} of epoch {partial['epoch'] + 1}" if partial else f"epoch {start + 1}"
+            print(f"resuming at {where} of {config.epochs} ({last})")
+    else:
+        partial = None
     t0 = time.perf_counter()
     for epoch in range(start, config.epochs):
         model.train()
         rng = np.random.default_rng([config.seed, epoch])
         torch.manual_seed(config.seed * 1000 + epoch)
         order = rng.permutation(len(train))
-        losses = []
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{config.epochs}", unit="step", disable=not progress)
+        losses, first = [], 0
+        if partial is not None and partial["epoch"] == epoch:
+            rng.bit_generator.state = partial["rng"]
+            torch.set_rng_state(partial["torch_rng"])
+            losses, first = list(partial["losses"]), int(partial["step"])
+        partial = None
+        bar = tqdm(range(first, steps_per_epoch), initial=first, total=steps_per_epoch,
+                   desc=f"epoch {epoch + 1}/{config.epochs}", unit="step", disable=not progress)
         for step in bar:
             batch = [augment(train[j], rng) for j in order[step * config.batch_size : (step + 1) * config.batch_size]]
             kind = config.prompt_kinds[int(rng.integers(len(config.prompt_kinds)))]
@@ -329,6 +348,10 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
             scheduler.step()
             losses.append(parts)
             bar.set_postfix(loss=f"{parts['loss']:.4f}")
+            if (step + 1) % config.save_every_steps == 0 and step + 1 < steps_per_epoch:
+                _save_last(last, model, optimiser, scheduler, epoch - 1, best, history, config, partial={
+                    "epoch": epoch, "step": step + 1, "rng": rng.bit_generator.state,
+                    "torch_rng": torch.get_rng_state(), "losses": losses})
         bar.close()
         val_result = validate(model, val, seed=config.seed, progress=progress)
         record = {"epoch": epoch, **{k: float(np.mean([l[k] for l in losses])) for k in losses[0]}, "val": val_result}
