@@ -18,7 +18,6 @@ observation's intrinsics/extrinsics and every pixel <-> world conversion.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, replace
 
@@ -30,7 +29,7 @@ from graspsim.appearance import check_mode
 from graspsim.camera import Camera, DepthNoise
 from graspsim.sim.executor import Executor, Outcome
 from graspsim.figures import episode_figure
-from graspsim.grasp import ImageGrasp, image_to_world
+from graspsim.grasp import ImageGrasp, action_bounds, image_to_world
 from graspsim.grippers import GripperSpec, get_gripper
 from graspsim.labels import ObjectLabels
 from graspsim.prompts import Prompt, check_kind, make_prompt, prompt_space
@@ -149,11 +148,8 @@ class SceneEnv(gym.Env):
         if include_segmentation:
             obs["segmentation"] = spaces.Box(0, 255, (h, w), np.int32)
         self.observation_space = spaces.Dict(obs)
-        self.action_space = spaces.Box(
-            low=np.array([0.0, 0.0, -math.pi / 2, 0.0], np.float32),
-            high=np.array([w - 1, h - 1, math.pi / 2, float(max(w, h))], np.float32),
-            dtype=np.float32,
-        )
+        low, high = action_bounds(w, h)
+        self.action_space = spaces.Box(low=low, high=high, dtype=np.float32)
         self.spec_scene: SceneSpec | None = None
         self.target: int | None = None
         self.prompt: Prompt | None = None

@@ -21,7 +21,9 @@ These wrappers compose with ``gym.make`` and ``gymnasium.make_vec``:
   channel: each positive point a Gaussian blob of ``point_sigma_px`` (in the
   full image's pixels, peak 255), a box filled with 255, a mask as is (255
   inside), a text prompt nothing (it has no place in the image; use
-  ``FlatPrompt`` for text).
+  ``FlatPrompt`` for text). The encoding is
+  :func:`graspsim.geometry.image_stack.image_stack`, which the ``sb3-ppo`` /
+  ``sb3-sac`` policies apply to run a trained agent.
 - :class:`NormalisedAction`: actions in [-1, 1]^4 mapped linearly to the
   wrapped environment's action box (u, v, angle, opening_px): -1 is its low
   bound, +1 its high bound.
@@ -41,13 +43,15 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-IMAGE_CHANNELS = ("red", "green", "blue", "height", "prompt")
+from graspsim.grasp import unit_to_action
+from graspsim.geometry.image_stack import (IMAGE_CHANNELS, MAX_HEIGHT_M, POINT_SIGMA_PX, height_image, image_stack,
+                                           prompt_channel)
 
 
 class FlatPrompt(gym.ObservationWrapper):
     """One-level Dict of images and flat vectors (see the module docstring)."""
 
-    def __init__(self, env: gym.Env, max_height_m: float = 0.15):
+    def __init__(self, env: gym.Env, max_height_m: float = MAX_HEIGHT_M):
         super().__init__(env)
         base = env.observation_space
         if not isinstance(base, spaces.Dict) or "prompt" not in base.spaces:
@@ -94,19 +98,10 @@ class FlatPrompt(gym.ObservationWrapper):
         return out
 
 
-def height_image(observation: dict, max_height_m: float) -> np.ndarray:
-    """Height above the table as uint8 H×W: 0 at the table (and missing depth), 255 at ``max_height_m``."""
-    from graspsim.geometry.clearance import heights_above_table
-
-    heights = np.nan_to_num(heights_above_table(np.asarray(observation["depth"], np.float32),
-                                                observation["intrinsics"], observation["extrinsics"]), nan=0.0)
-    return np.rint(np.clip(heights / max_height_m, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
 class ImageObservation(gym.ObservationWrapper):
     """Channels-first uint8 ``(5, size, size)`` image: RGB, height, prompt (see the module docstring)."""
 
-    def __init__(self, env: gym.Env, size: int = 84, max_height_m: float = 0.15, point_sigma_px: float = 6.0):
+    def __init__(self, env: gym.Env, size: int = 84, max_height_m: float = MAX_HEIGHT_M, point_sigma_px: float = POINT_SIGMA_PX):
         super().__init__(env)
         if not (isinstance(size, (int, np.integer)) and 16 <= size <= 1024):
             raise ValueError(f"image size must be an integer in [16, 1024], got {size!r}")
@@ -120,35 +115,7 @@ class ImageObservation(gym.ObservationWrapper):
         self.observation_space = spaces.Box(0, 255, (len(IMAGE_CHANNELS), self.size, self.size), np.uint8)
 
     def observation(self, observation: dict) -> np.ndarray:
-        import cv2
-
-        from graspsim.prompts import Prompt
-
-        rgb = np.asarray(observation["rgb"], np.uint8)
-        h, w = rgb.shape[:2]
-        height = height_image(observation, self.max_height_m)
-        prompt = prompt_channel(Prompt.from_observation(observation["prompt"]), (h, w), self.point_sigma_px)
-        channels = [rgb[..., 0], rgb[..., 1], rgb[..., 2], height, prompt]
-        small = [cv2.resize(np.asarray(c, np.float32), (self.size, self.size), interpolation=cv2.INTER_AREA) for c in channels]
-        return np.ascontiguousarray(np.clip(np.rint(np.stack(small)), 0, 255).astype(np.uint8))
-
-
-def prompt_channel(prompt, shape: tuple[int, int], sigma_px: float) -> np.ndarray:
-    """The prompt drawn as a float32 H×W channel in [0, 255] (see the module docstring)."""
-    h, w = shape
-    out = np.zeros((h, w), np.float32)
-    if prompt.kind == "mask" and prompt.mask is not None:
-        out[np.asarray(prompt.mask) > 0] = 255.0
-    elif prompt.kind == "box" and prompt.box is not None:
-        u0, v0, u1, v1 = (int(round(float(b))) for b in prompt.box)
-        out[max(v0, 0):max(v1 + 1, 0), max(u0, 0):max(u1 + 1, 0)] = 255.0
-    elif len(prompt.points):
-        vv, uu = np.mgrid[0:h, 0:w].astype(np.float32)
-        for (u, v), label in zip(prompt.points, prompt.labels):
-            if label == 1:
-                blob = 255.0 * np.exp(-((uu - u) ** 2 + (vv - v) ** 2) / (2 * sigma_px**2))
-                np.maximum(out, blob, out=out)
-    return out
+        return image_stack(observation, self.size, self.max_height_m, self.point_sigma_px)
 
 
 class NormalisedAction(gym.ActionWrapper):
@@ -164,23 +131,17 @@ class NormalisedAction(gym.ActionWrapper):
         self.action_space = spaces.Box(-1.0, 1.0, box.shape, np.float32)
 
     def action(self, action) -> np.ndarray:
-        a = np.asarray(action, np.float64)
-        if a.shape != self._low.shape:
-            raise ValueError(f"normalised action must have shape {self._low.shape}, got {a.shape}")
-        if not np.isfinite(a).all():
-            raise ValueError(f"normalised action must be finite, got {a.tolist()}")
-        a = np.clip(a, -1.0, 1.0)
-        return (self._low + (a + 1.0) / 2.0 * (self._high - self._low)).astype(np.float32)
+        return unit_to_action(action, self._low, self._high)
 
 
-def make_image_env(image_size: int = 84, max_height_m: float = 0.15, **kwargs) -> gym.Env:
+def make_image_env(image_size: int = 84, max_height_m: float = MAX_HEIGHT_M, **kwargs) -> gym.Env:
     """``graspsim/PromptedGraspImage-v0``: PromptedGrasp-v0 + ImageObservation + NormalisedAction."""
     from graspsim.envs.prompted_grasp import PromptedGraspEnv
 
     return NormalisedAction(ImageObservation(PromptedGraspEnv(**kwargs), image_size, max_height_m))
 
 
-def make_flat_env(max_height_m: float = 0.15, **kwargs) -> gym.Env:
+def make_flat_env(max_height_m: float = MAX_HEIGHT_M, **kwargs) -> gym.Env:
     """``graspsim/PromptedGraspFlat-v0``: PromptedGrasp-v0 + FlatPrompt + NormalisedAction."""
     from graspsim.envs.prompted_grasp import PromptedGraspEnv
 

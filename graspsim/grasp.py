@@ -42,6 +42,28 @@ def wrap_angle(angle: float) -> float:
     return a
 
 
+def action_bounds(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) float32 of the environment action (u, v, angle, opening_px) on a
+    ``width`` × ``height`` image: u in [0, W - 1], v in [0, H - 1] pixels, angle in
+    [-π/2, π/2] radians, opening in [0, max(W, H)] pixels."""
+    low = np.array([0.0, 0.0, -math.pi / 2, 0.0], np.float32)
+    high = np.array([width - 1, height - 1, math.pi / 2, float(max(width, height))], np.float32)
+    return low, high
+
+
+def unit_to_action(unit, low, high) -> np.ndarray:
+    """An action in [-1, 1]^4 (clipped there) mapped linearly onto [low, high]: -1 -> low,
+    +1 -> high (float32); ValueError for a wrong shape or a non-finite value."""
+    lo, hi = np.asarray(low, np.float64), np.asarray(high, np.float64)
+    a = np.asarray(unit, np.float64)
+    if a.shape != lo.shape:
+        raise ValueError(f"normalised action must have shape {lo.shape}, got {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"normalised action must be finite, got {a.tolist()}")
+    a = np.clip(a, -1.0, 1.0)
+    return (lo + (a + 1.0) / 2.0 * (hi - lo)).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class ImageGrasp:
     u: float

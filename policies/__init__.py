@@ -6,7 +6,9 @@
 geometric selection step off, so its rows show what the learned model does by
 itself) or
 ``redmon-direct`` / ``redmon-classify`` / ``redmon-multigrasp`` (needs torch; see
-graspsim.policies.redmon.policy). Policies follow the
+graspsim.policies.redmon.policy), ``sb3-ppo`` / ``sb3-sac`` (a Stable-Baselines3
+agent trained on the image environment, ``checkpoint=`` its model.zip; see
+graspsim.policies.sb3_agent). Policies follow the
 :class:`Policy` protocol: ``reset(seed)`` and ``act(observation) -> action``.
 """
 
@@ -91,5 +93,18 @@ def _redmon(model: str):
 
 for _model in ("direct", "classify", "multigrasp"):
     register(f"redmon-{_model}", _redmon(_model))
+
+
+def _sb3(algo: str):
+    def factory(**kw):
+        from .sb3_agent import SB3Policy
+
+        return SB3Policy(algo=algo, **kw)
+
+    return factory
+
+
+for _algo in ("ppo", "sac"):
+    register(f"sb3-{_algo}", _sb3(_algo))
 
 __all__ = ["BasePolicy", "Policy", "available", "make", "register"]

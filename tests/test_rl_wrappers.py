@@ -97,7 +97,7 @@ def test_image_env_runs_under_async_vector_env():
 
 
 @pytest.mark.parametrize("algo", ["PPO", "SAC"])
-def test_stable_baselines3_learns_on_the_image_env_out_of_the_box(algo):
+def test_stable_baselines3_learns_on_the_image_env_out_of_the_box(algo, tmp_path):
     import stable_baselines3 as sb3
 
     env = gym.make("graspsim/PromptedGraspImage-v0", image_size=48, **SMALL)
@@ -108,3 +108,35 @@ def test_stable_baselines3_learns_on_the_image_env_out_of_the_box(algo):
     action, _ = model.predict(env.reset(seed=0)[0], deterministic=True)
     assert env.action_space.contains(np.asarray(action, np.float32))
     env.close()
+
+    # the saved agent runs as a policy: the action it takes on the base observation is the one
+    # the agent chose on the wrapped observation, mapped as NormalisedAction maps it
+    from graspsim import policies
+    from graspsim.app.cli import main
+
+    model.save(tmp_path / "model.zip")
+    policy = policies.make(f"sb3-{algo.lower()}", checkpoint=str(tmp_path / "model.zip"))
+    assert policy.name == f"sb3-{algo.lower()}" and policy.size == 48 and not policy.accepts_text
+    base = gym.make("graspsim/PromptedGrasp-v0", **SMALL)
+    obs, _ = base.reset(seed=3)
+    wrapped = gym.make("graspsim/PromptedGraspImage-v0", image_size=48, **SMALL)
+    wrapped_obs, _ = wrapped.reset(seed=3)
+    wrapped.close()
+    chosen, _ = model.predict(wrapped_obs, deterministic=True)
+    expected = NormalisedAction(gym.make("graspsim/PromptedGrasp-v0", **SMALL)).action(chosen)
+    np.testing.assert_array_equal(policy.act(obs), expected)
+    np.testing.assert_array_equal(policy.last_maps["image"], wrapped_obs)
+    base.close()
+    out = tmp_path / "run"
+    assert main(["run", "--policy", f"sb3-{algo.lower()}@{tmp_path / 'model.zip'}", "--layout", "single",
+                 "--episodes", "2", "--out", str(out), "--quiet", "--no-figures"]) == 0
+    with pytest.raises(ValueError, match="is not a PPO agent|observes"):
+        policies.make("sb3-ppo", checkpoint=str(tmp_path / "model.zip")) if algo == "SAC" else \
+            policies.make("sb3-ppo", checkpoint=str(_write(tmp_path / "bad.zip", b"not a zip")))
+    with pytest.raises(ValueError, match="needs checkpoint="):
+        policies.make("sb3-ppo")
+
+
+def _write(path, data: bytes):
+    path.write_bytes(data)
+    return path
