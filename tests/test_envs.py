@@ -62,6 +62,34 @@ def test_same_seed_is_bit_identical_across_processes():
     assert here[0] != here[1]
 
 
+SETS_AND_LAYOUTS = [(objects, layout) for objects in ("primitives", "random-urdfs", "household", "procedural")
+                    for layout in ("single", "pile", "packed")]
+
+
+def _set_layout_digest(case):
+    """Digest of one episode (observation, the grasp at the prompt box's centre, its outcome) of a set and layout."""
+    objects, layout = case
+    env = gym.make("graspsim/PromptedGrasp-v0", objects=objects, layout=layout, prompt="box", width=160, height=160)
+    obs, info = env.reset(seed=11)
+    u0, v0, u1, v1 = obs["prompt"]["box"]
+    obs2, reward, _, _, info2 = env.step(np.array([(u0 + u1) / 2, (v0 + v1) / 2, 0.4, 30.0], np.float32))
+    h = hashlib.sha256()
+    for a in (obs["rgb"], obs["depth"], obs["prompt"]["mask"], obs2["rgb"], obs2["depth"], info2["grasp"]):
+        h.update(np.ascontiguousarray(a).tobytes())
+    h.update(repr((reward, info2["failure_mode"], info2["lifted_ids"].tolist(), info["scene"])).encode())
+    env.close()
+    return h.hexdigest()
+
+
+def test_every_object_set_and_layout_is_bit_identical_in_this_process_and_across_processes():
+    here = [_set_layout_digest(case) for case in SETS_AND_LAYOUTS]
+    assert _set_layout_digest(SETS_AND_LAYOUTS[-1]) == here[-1]  # again, after eleven other episodes
+    with mp.get_context("spawn").Pool(2) as pool:
+        there = pool.map(_set_layout_digest, SETS_AND_LAYOUTS)
+    assert there == here
+    assert len(set(here)) == len(here)
+
+
 def test_replaying_a_scene_spec_gives_the_same_observation():
     env = gym.make("graspsim/PromptedGrasp-v0").unwrapped
     obs, info = env.reset(seed=5)
@@ -106,6 +134,16 @@ def test_declutter_reports_vgn_metrics():
     assert info["objects_removed"] >= info["successes"]
 
 
+def test_declutter_truncates_at_the_attempt_cap():
+    """max_attempts caps a round (truncated, not terminated) before the two-failures rule can end it."""
+    env = gym.make("graspsim/Declutter-v0", prompt="point", object_count=3, layout="packed", max_attempts=1)
+    env.reset(seed=3)
+    _, _, term, trunc, info = env.step(np.array([2.0, 2.0, 0.0, 20.0], np.float32))
+    assert trunc and not term and info["attempts"] == 1
+    with pytest.raises(ValueError, match="max_attempts must be None or a positive integer, got 0"):
+        gym.make("graspsim/Declutter-v0", max_attempts=0)
+
+
 def test_declutter_stops_after_two_failures_in_a_row():
     """VGN's stop rule: two consecutive failed grasps end the round (not one, not three)."""
     env = gym.make("graspsim/Declutter-v0", prompt="point", object_count=3, layout="packed")
@@ -144,11 +182,8 @@ def _still_usable(env):
 @pytest.mark.parametrize(
     "action, field",
     [
-        ([np.nan, 10, 0, 30], "action u must be finite"),
-        ([10, np.inf, 0, 30], "action v must be finite"),
-        ([10, 10, -np.inf, 30], "action angle must be finite"),
-        ([10, 10, 0, np.nan], "action opening_px must be finite"),
-        ([-np.inf, 10, 0, 30], "action u must be finite"),
+        *[([bad if i == j else good for j, good in enumerate((10, 10, 0, 30))], f"action {name} must be finite")
+          for i, name in enumerate(("u", "v", "angle", "opening_px")) for bad in (np.nan, np.inf, -np.inf)],
         ([10, 10, 3.0, 30], "action angle must be in"),
         ([10, 10, 0, -5], "action opening_px must be in"),
         ([10, 10, 0, 5000], "action opening_px must be in"),

@@ -136,3 +136,25 @@ def test_the_shake_has_an_effect(shake):
         w.settle()
         out = Executor(w, shake=shake).execute(box_grasp(), target=0)
     assert out.success is not shake and out.failure_mode == ("slipped" if shake else None)
+
+
+def test_lift_success_threshold_at_its_edge(monkeypatch):
+    """An object counts as lifted when it rose at least LIFT_SUCCESS: just below its rise it is, just above it is not."""
+    import graspsim.sim.executor as executor_module
+    from graspsim.sim.world import World
+
+    def attempt():
+        with World() as w:
+            w.add_object(get_object_set("primitives"), BOX, 1.0, [0.0, 0.0, 0.0201], [0, 0, 0, 1])
+            w.settle()
+            z0 = w.pose(0)[0][2]
+            out = Executor(w).execute(box_grasp(), target=0)
+            return out, w.pose(0)[0][2] - z0
+
+    out, rise = attempt()
+    assert out.success and 0.1 < rise < 0.16  # carried up the 15 cm lift
+    monkeypatch.setattr(executor_module, "LIFT_SUCCESS", rise - 0.003)
+    assert attempt()[0].success
+    monkeypatch.setattr(executor_module, "LIFT_SUCCESS", rise + 0.003)
+    out, _ = attempt()
+    assert not out.success and out.lifted_ids == [] and out.failure_mode == "slipped"

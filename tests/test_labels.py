@@ -181,6 +181,40 @@ def test_env_reports_rect_metric_for_labelled_scenes(tiny_dataset):
     env.close()
 
 
+def test_env_rect_metric_flips_at_the_iou_and_angle_thresholds(tiny_dataset):
+    """Near each threshold the environment's rect_success is graspsim.metric.match's decision and flips there."""
+    from dataclasses import replace
+
+    from graspsim.grasp import ImageGrasp
+    from graspsim.metric import match
+
+    out, _ = tiny_dataset
+    (spec,) = load_suite(out / "suite.jsonl")[:1]
+    env = gym.make("graspsim/PromptedGrasp-v0").unwrapped
+    _, info = env.reset(seed=0, options={"scene": spec})
+    target = info["target_id"]
+    one = replace(spec.labels[target], positive=spec.labels[target].positive[:1])
+    scene = spec.with_labels({**spec.labels, target: one})
+    (gt,) = one.rects(env.camera)[0]
+    u, v, angle, opening, jaw = gt
+    closing = np.array([np.cos(angle), -np.sin(angle)])  # angles run from +u towards -v
+
+    def rect(shift_px=0.0, turn_deg=0.0):
+        return np.array([u + shift_px * closing[0], v + shift_px * closing[1], angle + np.radians(turn_deg), opening, jaw])
+
+    shifts = np.linspace(0.0, opening, 400)  # the IoU falls as the rectangle slides along its closing line
+    edge = shifts[np.argmax([not match(rect(s), gt[None]).success for s in shifts])]
+    cases = [rect(edge - 1.0), rect(edge + 1.0), rect(turn_deg=29.5), rect(turn_deg=30.5)]
+    decisions = []
+    for r in cases:
+        env.reset(seed=0, options={"scene": scene})
+        _, _, _, _, step_info = env.step(ImageGrasp.from_rect(r).as_action())
+        assert step_info["rect_success"] == match(r, gt[None]).success
+        decisions.append(step_info["rect_success"])
+    assert decisions == [True, False, True, False]
+    env.close()
+
+
 def test_env_labels_on_the_fly_without_changing_the_episode():
     kwargs = dict(layout="single", objects="primitives")
     plain = gym.make("graspsim/PromptedGrasp-v0", **kwargs).unwrapped

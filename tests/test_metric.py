@@ -286,6 +286,17 @@ def test_match_iou_threshold_is_strict():
     assert not r.success and r.iou == pytest.approx((4 - 2.41) / (4 + 2.41))
 
 
+def test_evaluate_defaults_are_iou_025_strict_and_30_degrees_inclusive():
+    above, gt = shifted(2.39)
+    below, _ = shifted(2.41)
+    g = np.array([[100.0, 100.0, 0.0, 40.0, 20.0]])
+    at30 = np.array([[100.0, 100.0, math.radians(30.0), 40.0, 20.0]])
+    past30 = np.array([[100.0, 100.0, math.radians(30.01), 40.0, 20.0]])
+    report = evaluate([above[None], below[None], at30, past30], [gt, gt, g, g])
+    assert report.top1_success.tolist() == [True, False, True, False]
+    assert report.top1 == 0.5
+
+
 def test_match_thresholds_are_parameters():
     below, gt = shifted(2.41)
     assert match(below, gt, iou_threshold=0.2).success
