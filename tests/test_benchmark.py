@@ -207,8 +207,11 @@ def test_benchmark_cli_rejects_bad_values(tmp_path, capsys):
 def test_bench_scaling_reports_efficiency():
     from graspsim.app.bench import bench_scaling
 
-    r = bench_scaling("random", [1], episodes=2, repeats=1, layout="single")
-    assert r["efficiency"][1] == pytest.approx(1.0) and r["episodes_per_second"][1] > 0
+    r = bench_scaling("random", [1, 2], episodes=4, repeats=1, layout="single")
+    eps = r["episodes_per_second"]
+    assert eps[1] > 0 and eps[2] > 0
+    # efficiency = the rate with N workers over N times the rate with one
+    assert r["efficiency"][2] == pytest.approx(eps[2] / (2 * eps[1]))
 
 
 def test_a_plain_script_without_main_guard_is_told_what_to_do(tmp_path):

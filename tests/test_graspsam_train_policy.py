@@ -84,7 +84,9 @@ def test_training_writes_checkpoints_and_resumes(data, trained, tmp_path, monkey
     config, summary = trained
     for name in ("best.pt", "last.pt", "summary.json"):
         assert (Path(config.out) / name).is_file(), name
-    assert len(summary["history"]) == 1 and 0.0 <= summary["best"]["top1"] <= 1.0
+    val = summary["history"][0]["val"]
+    assert len(summary["history"]) == 1 and summary["best"]["epoch"] == 0
+    assert summary["best"]["top1"] == (val["point"]["top1"] + val["box"]["top1"]) / 2
     assert np.isfinite(summary["history"][0]["loss"])
     assert len(train_graspsam(config, progress=False)["history"]) == 1  # finished: re-running trains nothing
     with pytest.raises(ValueError, match="epochs"):
@@ -145,7 +147,11 @@ def test_eval_cli_prints_per_prompt_accuracy(data, trained, capsys):
     config, _ = trained
     assert main(["eval", "graspsam", "--checkpoint", f"{config.out}/best.pt", "--data", str(data), "--quiet"]) == 0
     text = capsys.readouterr().out
-    assert "point: top-1" in text and "box: top-1" in text
+    from graspsim.policies.graspsam.train import evaluate_checkpoint
+
+    r = evaluate_checkpoint(f"{config.out}/best.pt", str(data), progress=False)
+    for kind in ("point", "box"):  # the printed figures are the evaluation's
+        assert f"{kind}: top-1 {r[kind]['top1']:.3f}, top-5 {r[kind]['top5']:.3f}" in text
     assert main(["eval", "graspsam", "--checkpoint", f"{config.out}/best.pt", "--data", str(data), "--quiet",
                  "--colour-refine"]) == 0
     assert "after colour refinement" in capsys.readouterr().out
@@ -222,7 +228,9 @@ def test_text_prompts_are_grounded_by_the_catalogue(trained, tmp_path):
     assert main(["run", "--policy", "graspsam", "--checkpoint", f"{config.out}/best.pt", "--layout", "pile",
                  "--prompt", "text", "--episodes", "2", "--out", str(out), "--no-figures", "--quiet"]) == 0
     records = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
-    assert len(records) == 2 and all(r["prompt"]["kind"] == "text" for r in records)
+    assert [r["prompt"]["kind"] for r in records] == ["text", "text"]
+    for r in records:  # the phrase names the target, whose catalogue name grounds it
+        assert r["target_name"] in r["prompt"]["text"], (r["target_name"], r["prompt"]["text"])
 
 
 
@@ -276,3 +284,41 @@ def test_graspsam_model_is_the_same_model_with_every_selection_step_off(trained)
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="cannot turn on collision_check, fit_opening"):
         policies.make("graspsam-model", checkpoint=summary["best_checkpoint"], fit_opening=True, collision_check=True)
+
+
+def test_a_few_training_epochs_lower_the_loss(data, tmp_path):
+    config = TrainConfig(data=str(data), out=str(tmp_path / "fit"), epochs=4, batch_size=2, val_fraction=0.34,
+                         seed=0, max_examples=4, lr=3e-3)
+    losses = [h["loss"] for h in train_graspsam(config, progress=False)["history"]]
+    assert losses[-1] < 0.8 * losses[0], losses
+
+
+def test_validation_scores_a_constructed_prediction_exactly(data, monkeypatch):
+    """Ground truth as the prediction for every other example, a far-off grasp for the rest: top-1 is their share."""
+    import graspsim.policies.graspsam.inference as inference
+    from graspsim.datasets import open_dataset
+    from graspsim.policies.graspsam.build import build_graspsam
+    from graspsim.policies.graspsam.examples import examples_from
+    from graspsim.policies.graspsam.train import validate
+
+    ds = open_dataset("sim", data)
+    examples = [e for e in examples_from(ds, ds.items()) if len(e.grasps)]
+
+    class Constructed:
+        def __init__(self, rects):
+            self.rects = rects
+
+    def predict(model, embedding, prompt, shape, jaw_px=0.0):
+        i = predict.calls // 2  # two prompt kinds per example
+        predict.calls += 1
+        g = examples[i].grasps[:1].copy()
+        if i % 2:
+            g[:, 0] += 1000.0  # nowhere near the object
+        return Constructed(np.concatenate([g, [[1.0]]], axis=1))
+
+    predict.calls = 0
+    monkeypatch.setattr(inference, "predict", predict)
+    result = validate(build_graspsam("tiny"), examples)
+    expected = sum(1 for i in range(len(examples)) if i % 2 == 0) / len(examples)
+    assert predict.calls == 2 * len(examples) and 0 < expected < 1
+    assert result["point"]["top1"] == result["box"]["top1"] == result["top1"] == pytest.approx(expected)
