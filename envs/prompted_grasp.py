@@ -89,6 +89,7 @@ class PromptedGraspEnv(SceneEnv):
             raise RuntimeError("the episode is over (one grasp per episode): call reset()")
         grasp, outcome, info = self._execute(action)
         self._done = True
-        self.frame = self.world.render(self._noise_rng)
+        if self.render_after_grasp:
+            self.frame = self.world.render(self._noise_rng)
         reward = 1.0 if outcome.success else 0.0
         return self._observation(), reward, True, False, info

@@ -104,6 +104,7 @@ class SceneEnv(gym.Env):
         gripper: "str | GripperSpec" = "franka",
         appearance: str = "catalogue",
         render_mode: str | None = None,
+        render_after_grasp: bool = True,
     ):
         self.config = EnvConfig(objects, layout, prompt, object_count, split, appearance).validated()
         if not (isinstance(n_points, (int, np.integer)) and 1 <= n_points <= 10):
@@ -127,6 +128,11 @@ class SceneEnv(gym.Env):
         self.label_trials = int(label_trials)
         if not isinstance(record_replay, bool):
             raise ValueError(f"record_replay must be True or False, got {record_replay!r}")
+        if not isinstance(render_after_grasp, bool):
+            raise ValueError(f"render_after_grasp must be True or False, got {render_after_grasp!r}")
+        #: PromptedGrasp-v0: render the scene after the grasp for the step's observation (True), or
+        #: return the frame it acted on (False: a render less per episode, for loops that never read it)
+        self.render_after_grasp = render_after_grasp
         #: film each grasp from an oblique camera into ``last_replay`` (graspsim.sim.replay)
         self.record_replay = record_replay
         #: (phase, rgb) frames of the last grasp when ``record_replay``, else []

@@ -249,3 +249,23 @@ def test_observations_never_alias_the_environments_state():
     again = env.unwrapped._observation()
     assert np.array_equal(again["prompt"]["box"], box) and again["rgb"].any() and not again["prompt"]["mask"].all()
     env.close()
+
+
+def test_render_after_grasp_false_changes_only_the_step_observation():
+    exact = gym.make("graspsim/PromptedGrasp-v0", object_count=3).unwrapped
+    fast = gym.make("graspsim/PromptedGrasp-v0", object_count=3, render_after_grasp=False).unwrapped
+    for seed in (0, 1):
+        obs_a, info_a = exact.reset(seed=seed)
+        obs_b, info_b = fast.reset(seed=seed)
+        np.testing.assert_array_equal(obs_a["depth"], obs_b["depth"])
+        action = policies.make("analytic").act(obs_a)
+        after_a, r_a, _, _, step_a = exact.step(action)
+        after_b, r_b, _, _, step_b = fast.step(action)
+        assert r_a == r_b and step_a["failure_mode"] == step_b["failure_mode"]
+        np.testing.assert_array_equal(step_a["grasp"], step_b["grasp"])
+        np.testing.assert_array_equal(after_b["rgb"], obs_b["rgb"])  # the frame the policy acted on
+        assert not np.array_equal(after_a["depth"], obs_a["depth"])  # the scene after the grasp
+    with pytest.raises(ValueError, match="render_after_grasp must be True or False, got 'no'"):
+        gym.make("graspsim/PromptedGrasp-v0", render_after_grasp="no")
+    exact.close()
+    fast.close()

@@ -8,9 +8,10 @@ import numpy as np
 
 
 def bench_sim(objects="primitives", layout="pile", prompt="point", episodes=20, seed=0, split="all", object_count=None,
-              appearance="catalogue") -> dict:
+              appearance="catalogue", render_after_grasp: bool = True) -> dict:
     """Whole-episode throughput with the random policy, and the median cost of
-    each part: build + settle, render, grasp execution (milliseconds)."""
+    each part: build + settle, render, grasp execution (milliseconds).
+    ``render_after_grasp=False``: the environment option that skips the post-grasp render."""
     import gymnasium as gym
 
     import graspsim  # noqa: F401
@@ -19,7 +20,7 @@ def bench_sim(objects="primitives", layout="pile", prompt="point", episodes=20, 
     if not (isinstance(episodes, int) and episodes >= 1):
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
     env = gym.make("graspsim/PromptedGrasp-v0", objects=objects, layout=layout, prompt=prompt, split=split,
-                   object_count=object_count, appearance=appearance).unwrapped
+                   object_count=object_count, appearance=appearance, render_after_grasp=render_after_grasp).unwrapped
     policy = policies.make("random")
     parts = {"build_ms": [], "render_ms": [], "execute_ms": [], "episode_ms": []}
     env.reset(seed=seed)  # warm-up (imports, first client)
@@ -38,7 +39,8 @@ def bench_sim(objects="primitives", layout="pile", prompt="point", episodes=20, 
         env.close()
     result = {k: float(np.median(v)) for k, v in parts.items()}
     result["episodes_per_second"] = 1e3 / float(np.mean(parts["episode_ms"]))
-    result.update(episodes=episodes, objects=objects, layout=layout, appearance=appearance)
+    result.update(episodes=episodes, objects=objects, layout=layout, appearance=appearance,
+                  render_after_grasp=render_after_grasp)
     return result
 
 
@@ -112,7 +114,8 @@ def format_bench(r: dict) -> str:
     return "\n".join(
         [
             f"graspsim bench sim: random policy, {r['objects']}/{r['layout']}, {r.get('appearance', 'catalogue')} "
-            f"appearance, {r['episodes']} episodes, 1 process",
+            f"appearance, {r['episodes']} episodes, 1 process"
+            + ("" if r.get("render_after_grasp", True) else ", render_after_grasp=False"),
             f"whole episode: {r['episodes_per_second']:.2f} episodes/s (median {r['episode_ms']:.1f} ms)",
             f"build + settle: {r['build_ms']:.1f} ms (median)",
             f"render: {r['render_ms']:.1f} ms (median)",

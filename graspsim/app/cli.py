@@ -237,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--appearance", default="catalogue", choices=("catalogue", "randomised"), help="scene appearance")
     sim.add_argument("--vector", default=None, metavar="N,M",
                      help="instead: episodes/s of AsyncVectorEnv with N, M, ... environments and the scaling efficiency")
+    sim.add_argument("--no-render-after-grasp", dest="render_after_grasp", action="store_false",
+                     help="measure with the environment option render_after_grasp=False (the step returns the "
+                          "frame the policy acted on: a render less per episode)")
     sim.add_argument("--declutter", type=int, default=0, metavar="ROUNDS",
                      help="also: rounds/s and grasps/s of Declutter-v0 (analytic policy) over ROUNDS rounds")
     bp = bench_sub.add_parser("policy", help="policy latency: a new image, and a further prompt on the same image")
@@ -404,7 +407,7 @@ def _bench(args) -> int:
         print(format_bench_vector(bench_vector(counts, args.episodes, args.objects, args.layout, args.seed)))
         return 0
     print(format_bench(bench_sim(args.objects, args.layout, args.prompt, args.episodes, args.seed, args.split,
-                                 args.object_count, args.appearance)))
+                                 args.object_count, args.appearance, args.render_after_grasp)))
     if args.declutter:
         from graspsim.app.bench import bench_declutter
 
