@@ -18,7 +18,8 @@ colour and category; its size among the objects of its category and colour
 than every other one); its position among them ("leftmost" / "rightmost" /
 "topmost" / "bottommost" in the image, when it leads the next one by at
 least :data:`POSITION_MARGIN_PX`); else a relation to the nearest object that
-its own colour and category name alone ("next to the green sphere").
+its own colour and category name alone, when that object lies at least
+:data:`RELATION_RATIO` times farther from every rival ("next to the green sphere").
 
 Colour names (:func:`colour_name`) come from the object's drawn RGB
 (randomised appearance) or catalogue colour; textured objects have none.
@@ -63,6 +64,8 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
 SIZE_RATIO = 1.3
 #: a position word needs the object this many pixels ahead of the next rival
 POSITION_MARGIN_PX = 12.0
+#: a relation needs its anchor this many times farther from every rival than from the target
+RELATION_RATIO = 1.5
 #: chroma (max - min of RGB) below which a colour is named by lightness alone
 CHROMA_MIN = 0.12
 
@@ -163,7 +166,7 @@ def refer(target: int, objects: list[ObjectFacts], rng: np.random.Generator, phr
             return float(np.hypot(a.centre_uv[0] - b.centre_uv[0], a.centre_uv[1] - b.centre_uv[1]))
 
         near = min(anchors, key=lambda o: dist(o, me))
-        if all(dist(near, r) > dist(near, me) + POSITION_MARGIN_PX for r in rivals):
+        if all(dist(near, r) >= RELATION_RATIO * dist(near, me) for r in rivals):
             anchor = _named(near, _word(near.category, phrasing, rng))
             return template.format(f"{_named(me, word)} next to the {anchor}")
     raise ValueError(f"no phrase singles out object {target} among {len(objects)} objects")

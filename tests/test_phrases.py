@@ -46,8 +46,8 @@ def test_each_rule_singles_out_the_target():
                    facts(2, "sphere", "green", uv=(100, 160))]
     with pytest.raises(ValueError, match="no phrase singles out object 0"):
         refer(0, by_relation, rng)  # the sphere is as near to both boxes
-    by_relation = [facts(0, "box", "red", uv=(100, 100)), facts(1, "box", "red", uv=(100, 108)),
-                   facts(2, "sphere", "green", uv=(100, 20))]
+    by_relation = [facts(0, "box", "red", uv=(100, 100)), facts(1, "box", "red", uv=(108, 108)),
+                   facts(2, "sphere", "green", uv=(80, 80))]
     phrase = refer(0, by_relation, rng)
     assert "next to the green" in phrase and phrase.split(" next to")[0].endswith(("red box", "red block"))
 
