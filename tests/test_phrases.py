@@ -41,13 +41,13 @@ def test_each_rule_singles_out_the_target():
     assert "small red" in refer(0, by_size, rng) and "large red" in refer(1, by_size, rng)
     by_place = [facts(0, "box", "red", uv=(50, 100)), facts(1, "box", "red", uv=(200, 100))]
     assert "leftmost red" in refer(0, by_place, rng) and "rightmost red" in refer(1, by_place, rng)
-    # same size, same row, two boxes far apart: a relation to the green sphere beside one of them
+    # two alike boxes side by side (no size or position word): a relation to a green sphere beside one
     by_relation = [facts(0, "box", "red", uv=(100, 100)), facts(1, "box", "red", uv=(105, 100)),
                    facts(2, "sphere", "green", uv=(100, 160))]
     with pytest.raises(ValueError, match="no phrase singles out object 0"):
         refer(0, by_relation, rng)  # the sphere is as near to both boxes
     by_relation = [facts(0, "box", "red", uv=(100, 100)), facts(1, "box", "red", uv=(108, 108)),
-                   facts(2, "sphere", "green", uv=(80, 80))]
+                   facts(2, "sphere", "green", uv=(90, 90))]
     phrase = refer(0, by_relation, rng)
     assert "next to the green" in phrase and phrase.split(" next to")[0].endswith(("red box", "red block"))
 
