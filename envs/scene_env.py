@@ -38,8 +38,11 @@ from graspsim.sim.scene_builder import build_scene, generate_scene, randomise_sp
 from graspsim.sim.trials import TRIALS_PER_OBJECT, label_objects
 from graspsim.sim.world import World
 
-RESET_OPTIONS = ("objects", "layout", "prompt", "object_count", "split", "appearance", "scene", "target")
-_CONFIG_OPTIONS = ("objects", "layout", "prompt", "object_count", "split", "appearance")
+RESET_OPTIONS = ("objects", "layout", "prompt", "object_count", "split", "appearance", "phrasing", "scene", "target")
+_CONFIG_OPTIONS = ("objects", "layout", "prompt", "object_count", "split", "appearance", "phrasing")
+#: how a text prompt names its target: "name" (the catalogue name, e.g. "red cylinder") or a
+#: referring phrase of graspsim.phrases in its "train" or "held_out" phrasing
+TEXT_PHRASINGS = ("name", "train", "held_out")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class EnvConfig:
     object_count: tuple[int, int] | None
     split: str
     appearance: str = "catalogue"
+    phrasing: str = "name"
 
     def validated(self) -> "EnvConfig":
         from graspsim.objects import get_object_set
@@ -66,6 +70,8 @@ class EnvConfig:
         if self.split not in SPLIT_CHOICES:
             raise ValueError(f"split must be one of {SPLIT_CHOICES}, got {self.split!r}")
         check_mode(self.appearance)
+        if self.phrasing not in TEXT_PHRASINGS:
+            raise ValueError(f"phrasing must be one of {TEXT_PHRASINGS}, got {self.phrasing!r}")
         count = None if self.object_count is None else check_count_range(self.object_count)
         return replace(self, object_count=count)
 
@@ -105,8 +111,9 @@ class SceneEnv(gym.Env):
         appearance: str = "catalogue",
         render_mode: str | None = None,
         render_after_grasp: bool = True,
+        phrasing: str = "name",
     ):
-        self.config = EnvConfig(objects, layout, prompt, object_count, split, appearance).validated()
+        self.config = EnvConfig(objects, layout, prompt, object_count, split, appearance, phrasing).validated()
         if not (isinstance(n_points, (int, np.integer)) and 1 <= n_points <= 10):
             raise ValueError(f"n_points must be an integer in [1, 10], got {n_points!r}")
         if not (np.isfinite(gaze_noise_px) and gaze_noise_px >= 0):
@@ -228,10 +235,22 @@ class SceneEnv(gym.Env):
         if self.target is None:
             self.prompt = Prompt(config.prompt)
             return
-        self.prompt = make_prompt(
-            config.prompt, seg == self.target + 1, self.world.names[self.target], self._prompt_rng,
-            self.n_points, self.gaze_noise_px,
-        )
+        text = self.world.names[self.target]
+        if config.prompt == "text" and config.phrasing != "name":
+            text = self._phrase(seg, visible, config.phrasing) or text
+        self.prompt = make_prompt(config.prompt, seg == self.target + 1, text, self._prompt_rng,
+                                  self.n_points, self.gaze_noise_px)
+
+    def _phrase(self, seg: np.ndarray, visible: list[int], phrasing: str) -> str | None:
+        """A referring phrase for the target among the visible objects (graspsim.phrases),
+        or None when no phrase singles it out (the catalogue name is used then)."""
+        from graspsim.phrases import refer, scene_facts
+
+        facts = scene_facts(self.spec_scene, {i: seg == i + 1 for i in visible})
+        try:
+            return refer(self.target, facts, self._prompt_rng, phrasing)
+        except ValueError:
+            return None
 
     def _find_target_labels(self) -> None:
         """The target's labels: from the scene spec, else by trials when ``label_targets``.

@@ -93,15 +93,23 @@ def _contains(seq: list[str], sub: list[str]) -> bool:
     return n > 0 and any(seq[i : i + n] == sub for i in range(len(seq) - n + 1))
 
 
-def catalogue_context(segmentation, names: dict, object_set=None) -> dict:
+def catalogue_context(segmentation, names: dict, object_set=None, scene=None) -> dict:
     """The ``context`` :class:`CatalogueGrounder` needs.
 
     ``segmentation``: int (H, W), object index + 1 per pixel (0 = none), as in
     the environments' observations; ``names``: object index -> catalogue name
     (``World.names``); ``object_set``: the scene's :class:`ObjectSet`, whose
     entries give each name's category and colour name (names it does not
-    know get neither)."""
+    know get neither); ``scene``: the scene's spec (or its dict), from which
+    the visible objects' facts (:func:`graspsim.phrases.scene_facts`: category,
+    drawn colour, size, position) are added as ``facts``, so that referring
+    phrases of :mod:`graspsim.phrases` are read with the scene's true colours."""
     context = {"segmentation": np.asarray(segmentation), "names": dict(names), "categories": {}, "colour_names": {}}
+    if scene is not None:
+        from graspsim.phrases import scene_facts
+
+        seg = np.asarray(segmentation)
+        context["facts"] = scene_facts(scene, {int(i): seg == int(i) + 1 for i in names})
     if object_set is not None:
         for index, name in names.items():
             try:
@@ -136,6 +144,13 @@ class CatalogueGrounder:
     The best-scoring object wins; ties go to the lowest object index. A best
     score of 0 (no word in common) gives None. The box is the tight box of
     the winner's visible pixels (module docstring), float32.
+
+    When the context holds the scene's ``facts`` (``catalogue_context(...,
+    scene=)``), a referring phrase of :mod:`graspsim.phrases` is first read
+    with them (:func:`graspsim.phrases.resolve`: synonyms of both phrasings, the
+    drawn colours, size, position and relation words); the word scoring above
+    is the fallback. Either way the grounder reads the simulator's ground
+    truth: results with it are *oracle*-grounded.
     """
 
     def __init__(self, min_pixels: int = 1):
@@ -162,12 +177,20 @@ class CatalogueGrounder:
 
     def ground(self, text: str, rgb: np.ndarray | None = None, context: dict | None = None) -> np.ndarray | None:
         scores = self.scores(text, context)
-        if not scores:
-            return None
-        best = max(scores.values())
-        if best <= 0:
-            return None
-        index = min(i for i, s in scores.items() if s == best)
+        index = None
+        if context.get("facts"):
+            from graspsim.phrases import resolve
+
+            index = resolve(text, context["facts"])
+            if index is not None and index not in scores:
+                index = None  # fewer visible pixels than min_pixels
+        if index is None:
+            if not scores:
+                return None
+            best = max(scores.values())
+            if best <= 0:
+                return None
+            index = min(i for i, s in scores.items() if s == best)
         vs, us = np.nonzero(np.asarray(context["segmentation"]) == index + 1)
         return np.array([us.min(), vs.min(), us.max(), vs.max()], np.float32)
 
@@ -274,6 +297,42 @@ class OwlVitGrounder:
             return None
         i = int(np.flatnonzero(ok)[np.argmax(scores[ok])])  # ties: the first box
         return boxes[i].copy()
+
+
+# -- choosing one ------------------------------------------------------------------------
+#: the names ``make_grounder`` takes ("owlvit" as "owlvit:FOLDER"); "model" is a policy's own language path
+GROUNDER_NAMES = ("catalogue", "model", "owlvit")
+#: grounders that read the simulator's ground truth: their results are labelled oracle
+ORACLE_GROUNDERS = ("catalogue",)
+
+
+def grounder_name(grounder) -> str:
+    """The name a grounder goes by in records: ``catalogue``, ``owlvit`` or its class name."""
+    if isinstance(grounder, CatalogueGrounder):
+        return "catalogue"
+    if isinstance(grounder, OwlVitGrounder):
+        return "owlvit"
+    return type(grounder).__name__
+
+
+def make_grounder(spec):
+    """A grounder from ``"catalogue"`` or ``"owlvit:FOLDER"`` (a local OWL-ViT copy); a
+    :class:`Grounder` object is returned as is. ``"model"`` (a policy's own language
+    path) is not a grounder: policies that have one handle it (ValueError here)."""
+    if spec is None or spec == "catalogue":
+        return CatalogueGrounder()
+    if not isinstance(spec, str):
+        if not isinstance(spec, Grounder):
+            raise ValueError(f"grounder must be one of {GROUNDER_NAMES} or a Grounder object, got {spec!r}")
+        return spec
+    name, _, folder = spec.partition(":")
+    if name == "owlvit":
+        if not folder:
+            raise ValueError("grounder 'owlvit' needs a local model folder: owlvit:FOLDER")
+        return OwlVitGrounder(folder)
+    if name == "model":
+        raise ValueError("grounder 'model' is a policy's own language path, not a grounder of its own")
+    raise ValueError(f"grounder must be one of {GROUNDER_NAMES} (owlvit as owlvit:FOLDER), got {spec!r}")
 
 
 # -- helper ------------------------------------------------------------------------------

@@ -54,12 +54,19 @@ CATEGORY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ball": (("ball", "sphere"), ("orb",)),
     "block": (("block", "brick"), ("cube",)),
     "toy": (("toy", "figure"), ("plaything",)),
+    "procedural": (("object", "shape"), ("item",)),  # random-urdfs: no finer category
 }
 #: how a phrase starts and ends around the description ("{}")
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "train": ("pick up the {}", "grasp the {}", "get the {}", "the {}", "lift the {}", "take the {}"),
     "held_out": ("hand me the {}", "could you grab the {}", "i need the {}"),
 }
+#: every colour word :func:`colour_name` gives
+COLOUR_WORDS = ("red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "white", "grey", "black")
+#: the size, position and relation words of descriptions
+SIZE_WORDS = ("small", "large")
+POSITION_WORDS = ("leftmost", "rightmost", "topmost", "bottommost")
+QUALIFIER_WORDS = SIZE_WORDS + POSITION_WORDS + ("next", "to", "the")
 #: a size word needs the object this many times smaller / larger than every rival
 SIZE_RATIO = 1.3
 #: a position word needs the object this many pixels ahead of the next rival
@@ -122,11 +129,11 @@ def _named(facts: ObjectFacts, word: str) -> str:
 def _superlative(target: ObjectFacts, rivals: list[ObjectFacts]) -> str | None:
     sizes = [r.size_m for r in rivals]
     if target.size_m * SIZE_RATIO <= min(sizes):
-        return "small"
+        return SIZE_WORDS[0]
     if target.size_m >= SIZE_RATIO * max(sizes):
-        return "large"
+        return SIZE_WORDS[1]
     u, v = target.centre_uv
-    for word, key, sign in (("leftmost", 0, -1), ("rightmost", 0, 1), ("topmost", 1, -1), ("bottommost", 1, 1)):
+    for word, key, sign in zip(POSITION_WORDS, (0, 0, 1, 1), (-1, 1, -1, 1)):
         mine = sign * (u, v)[key]
         if all(mine >= sign * r.centre_uv[key] + POSITION_MARGIN_PX for r in rivals):
             return word
@@ -172,4 +179,78 @@ def refer(target: int, objects: list[ObjectFacts], rng: np.random.Generator, phr
     raise ValueError(f"no phrase singles out object {target} among {len(objects)} objects")
 
 
-__all__ = ["CATEGORY_WORDS", "ObjectFacts", "PHRASINGS", "TEMPLATES", "colour_name", "refer"]
+def _mentions(text_words: list[str], phrase: str) -> bool:
+    w = phrase.lower().split()
+    return any(text_words[i:i + len(w)] == w for i in range(len(text_words) - len(w) + 1))
+
+
+def _described(text_words: list[str], objects: list[ObjectFacts]) -> list[ObjectFacts]:
+    """The objects a description (words without a relation) fits: category words of
+    either phrasing, then a colour word, then a size or position word."""
+    fits = [o for o in objects
+            if any(_mentions(text_words, w) for ws in CATEGORY_WORDS.get(o.category, ((), ())) for w in ws)]
+    colours = [w for w in text_words if w in COLOUR_WORDS]
+    if colours:
+        fits = [o for o in fits if o.colour in colours]
+    if len(fits) > 1:
+        if SIZE_WORDS[0] in text_words:
+            fits = [min(fits, key=lambda o: o.size_m)]
+        elif SIZE_WORDS[1] in text_words:
+            fits = [max(fits, key=lambda o: o.size_m)]
+        for word, key, sign in zip(POSITION_WORDS, (0, 0, 1, 1), (-1, 1, -1, 1)):
+            if word in text_words:
+                fits = [max(fits, key=lambda o: sign * o.centre_uv[key])]
+    return fits
+
+
+def resolve(text: str, objects: list[ObjectFacts]) -> int | None:
+    """The index of the object a phrase of :func:`refer` (either phrasing) names among
+    ``objects``, read with the scene's true facts -- an oracle, for the simulator's
+    grounder --, or None when no object fits. A relation ("... next to the green
+    sphere") picks, among the objects the first part fits, the one nearest to the
+    object the second part names. Ties: the first object in ``objects`` order."""
+    import re
+
+    text_words = re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)*", str(text).lower())
+    if "next" in text_words and text_words[text_words.index("next") + 1:text_words.index("next") + 2] == ["to"]:
+        cut = text_words.index("next")
+        fits = _described(text_words[:cut], objects)
+        anchors = _described(text_words[cut + 2:], objects)
+        if fits and anchors:
+            a = anchors[0]
+            fits = [min(fits, key=lambda o: np.hypot(o.centre_uv[0] - a.centre_uv[0], o.centre_uv[1] - a.centre_uv[1]))]
+    else:
+        fits = _described(text_words, objects)
+    return fits[0].index if fits else None
+
+
+def scene_facts(scene, masks) -> list[ObjectFacts]:
+    """The facts of the visible objects of a scene: ``scene`` a
+    :class:`graspsim.scene.SceneSpec` or its dict; ``masks`` object index -> bool
+    (H, W) visible mask (objects without pixels are left out). Category and size
+    come from the object set's catalogue (size: the largest catalogue extent times
+    the object's scale); the colour from the scene's appearance when it has one
+    (None for a textured object), else the catalogue colour."""
+    from graspsim.objects import get_object_set
+
+    d = scene.to_dict() if hasattr(scene, "to_dict") else dict(scene)
+    catalogue = get_object_set(d["object_set"])
+    looks = (d.get("appearance") or {}).get("objects")
+    out = []
+    for i, obj in enumerate(d["objects"]):
+        mask = masks.get(i)
+        if mask is None or not np.any(mask):
+            continue
+        info = catalogue.get(obj["name"])
+        if looks is not None:
+            look = looks[i]
+            colour = None if look.get("texture") else colour_name(look["rgba"])
+        else:
+            colour = None if info.colour is None else colour_name(info.colour)
+        vs, us = np.nonzero(mask)
+        out.append(ObjectFacts(i, info.category, colour, float(max(info.size)) * float(obj.get("scale", 1.0)),
+                               (float(us.mean()), float(vs.mean()))))
+    return out
+
+
+__all__ = ["CATEGORY_WORDS", "COLOUR_WORDS", "POSITION_WORDS", "QUALIFIER_WORDS", "SIZE_WORDS", "ObjectFacts", "PHRASINGS", "TEMPLATES", "colour_name", "refer", "resolve", "scene_facts"]

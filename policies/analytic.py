@@ -23,8 +23,10 @@ it across its narrow side:
    feasible, the one that comes nearest to clearing the scene
    (:func:`region_grasp`).
 
-Text prompts need a grounder (a model that turns text into a box); this
-policy has none and raises ValueError for them.
+Text prompts go through a grounder (``grounder=``: the simulator's
+CatalogueGrounder by default, an oracle; or ``"owlvit:FOLDER"``), whose box
+then designates the region as a box prompt does. The policy has no language
+path of its own (``grounder="model"`` raises ValueError).
 """
 
 from __future__ import annotations
@@ -37,11 +39,14 @@ from graspsim.geometry.selection import region_grasp
 from graspsim.grippers import gripper_from_observation
 from graspsim.prompts import Prompt
 
-from .base import BasePolicy
+from .base import GroundedPolicy
 
 
-class AnalyticPolicy(BasePolicy):
+class AnalyticPolicy(GroundedPolicy):
     name = "analytic"
+
+    def __init__(self, grounder=None, seed: int | None = None):
+        super().__init__(grounder, seed)
 
     def act(self, observation: dict) -> np.ndarray:
         depth = np.asarray(observation["depth"], np.float32)
@@ -49,6 +54,11 @@ class AnalyticPolicy(BasePolicy):
         heights = heights_above_table(depth, k, observation["extrinsics"])
         labels = segment(heights)
         prompt = Prompt.from_observation(observation["prompt"])
+        if prompt.kind == "text":
+            from graspsim.grounding import ground_prompt
+
+            box = ground_prompt(prompt, self.grounder, np.asarray(observation["rgb"], np.uint8), self.context)
+            prompt = Prompt("box", box=box)
         region = prompt_region(prompt, labels, heights)
         self.last_maps = {"heights": heights.astype(np.float32), "segments": labels.astype(np.int32), "region": region}
         if not region.any():

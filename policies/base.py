@@ -55,18 +55,32 @@ class BasePolicy(abc.ABC):
 class GroundedPolicy(BasePolicy):
     """A policy that grounds text prompts to boxes with a grounder
     (:mod:`graspsim.grounding`; default: the simulator's CatalogueGrounder, which
-    needs the scene's segmentation and names through :meth:`set_context`)."""
+    needs the scene's segmentation and names through :meth:`set_context`).
+
+    ``grounder``: a Grounder object, ``"catalogue"`` (the default; an oracle: it
+    reads the simulator's ground truth), ``"owlvit:FOLDER"``, or ``"model"`` --
+    the policy's own learned language path, for policies that have one
+    (:meth:`_use_own_language_path`; the others raise ValueError).
+    ``grounder_name`` names the choice in records."""
 
     accepts_text = True
 
     def __init__(self, grounder=None, seed: int | None = None):
-        if grounder is None:
-            from graspsim.grounding import CatalogueGrounder
+        from graspsim.grounding import grounder_name, make_grounder
 
-            grounder = CatalogueGrounder()
-        self.grounder = grounder
         self.context: dict | None = None
+        if grounder == "model":
+            self._use_own_language_path()
+            self.grounder, self.grounder_name = None, "model"
+        else:
+            self.grounder = make_grounder(grounder)
+            self.grounder_name = grounder_name(self.grounder)
         super().__init__(seed)
+
+    def _use_own_language_path(self) -> None:
+        """Check that the policy can read text itself (grounder "model"); ValueError if not."""
+        raise ValueError(f"policy {self.name!r} has no language path of its own: grounder 'model' needs "
+                         "a GraspSAM checkpoint trained with text prompts (graspsim train graspsam --text)")
 
     def set_context(self, context: dict | None) -> None:
         """Context for the grounder (for CatalogueGrounder: segmentation and names)."""

@@ -16,7 +16,10 @@ class RandomPolicy(BasePolicy):
     name = "random"
     accepts_text = True  # it ignores every prompt
 
-    def __init__(self, seed: int | None = None, min_opening_px: float = 10.0, max_opening_px: float = 60.0):
+    def __init__(self, seed: int | None = None, min_opening_px: float = 10.0, max_opening_px: float = 60.0,
+                 grounder=None):
+        """``grounder`` is accepted and ignored (the policy reads no prompt), so that
+        ``--grounder`` applies to every policy of a benchmark."""
         if not (0 <= min_opening_px <= max_opening_px):
             raise ValueError(f"need 0 <= min_opening_px <= max_opening_px, got {min_opening_px!r}, {max_opening_px!r}")
         self.min_opening_px, self.max_opening_px = min_opening_px, max_opening_px

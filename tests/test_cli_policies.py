@@ -81,7 +81,7 @@ def test_table_of_run_summaries(tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["run", "--policy", "graspsam@/nonexistent/broken.pt"], "policy 'graspsam@/nonexistent/broken.pt' cannot be built"),
     (["benchmark", "--policy", "no_such_module_xyz:make", "--workers", "1"], "cannot import 'no_such_module_xyz'"),
-    (["run", "--policy", "analytic", "--prompt", "text"], "cannot take text prompts"),
+    (["run", "--policy", "analytic", "--prompt", "text", "--grounder", "model"], "has no language path of its own"),
 ])
 def test_a_policy_that_cannot_run_fails_the_run_before_any_episode(tmp_path, capsys, argv, message):
     from graspsim.app.cli import main

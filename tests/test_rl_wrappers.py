@@ -135,6 +135,9 @@ def test_stable_baselines3_learns_on_the_image_env_out_of_the_box(algo, tmp_path
             policies.make("sb3-ppo", checkpoint=str(_write(tmp_path / "bad.zip", b"not a zip")))
     with pytest.raises(ValueError, match="needs checkpoint="):
         policies.make("sb3-ppo")
+    # the agent never saw a text prompt: a text run stops before any episode
+    assert main(["run", "--policy", f"sb3-{algo.lower()}@{tmp_path / 'model.zip'}", "--prompt", "text",
+                 "--episodes", "1", "--out", str(tmp_path / "text"), "--quiet", "--no-figures"]) == 2
 
 
 def _write(path, data: bytes):

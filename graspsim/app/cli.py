@@ -72,6 +72,12 @@ def _add_episode_args(p: argparse.ArgumentParser, repeat_prompt: bool = False) -
     p.add_argument("--appearance", default="catalogue", choices=("catalogue", "randomised"),
                    help="catalogue colours (default), or randomised object colours/textures, table, light and "
                         "camera height per scene (--split applies the held-out rule)")
+    p.add_argument("--grounder", default=None,
+                   help="how text prompts are grounded: catalogue (the default; an oracle: it reads the simulator's "
+                        "ground truth), model (GraspSAM's own learned language path), or owlvit:FOLDER")
+    p.add_argument("--phrasing", default="name", choices=("name", "train", "held_out"),
+                   help="text prompts: the catalogue name (default), or a referring phrase in the training or "
+                        "the held-out wording (graspsim.phrases)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -300,7 +306,7 @@ def _benchmark_config(args, policies: list[str], prompts: list[str], env: str = 
         policies=policies, prompts=prompts, suite=args.suite, objects=args.objects, layout=args.layout,
         split=args.split, object_count=args.object_count, episodes=args.episodes, seed=args.seed, env=env,
         shake=args.shake, label_targets=args.label_targets, gripper=args.gripper, appearance=args.appearance,
-        labels=args.labels, video=args.video,
+        labels=args.labels, video=args.video, grounder=args.grounder, phrasing=args.phrasing,
         policy_kwargs=_policy_kwargs(args),
         figures=not args.no_figures,
     )

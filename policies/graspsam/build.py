@@ -62,7 +62,7 @@ import os
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import torch
 from segment_anything.modeling import PromptEncoder, TwoWayTransformer
@@ -242,6 +242,7 @@ def build_graspsam(
     sam_checkpoint: Optional[PathOrDict] = None,
     device: Optional[Union[str, torch.device]] = None,
     freeze_sam: Optional[bool] = None,
+    text_vocabulary: Optional[Sequence[str]] = None,
 ) -> GraspSAM:
     """Build GraspSAM ``variant`` (a key of :data:`VARIANTS`).
 
@@ -253,6 +254,10 @@ def build_graspsam(
             ``with torch.device("meta"):`` builds without allocating).
         freeze_sam: freeze SAM's weights; default True when ``sam_checkpoint``
             is given, else False (training from scratch).
+        text_vocabulary: give the model its own language path, a
+            :class:`~.text_encoder.TextEncoder` over these words (``True``: the
+            training vocabulary of :func:`~.text_encoder.training_vocabulary`);
+            None: no language path.
 
     The returned model is in eval mode; ``model.build_config`` holds the
     keyword arguments stored in our checkpoints.
@@ -283,7 +288,13 @@ def build_graspsam(
         iou_head_depth=3,
         iou_head_hidden_dim=spec.iou_head_hidden_dim,
     )
-    model = GraspSAM(encoder, prompt_encoder, decoder, variant=variant)
+    text_encoder = None
+    if text_vocabulary is not None:
+        from .text_encoder import TextEncoder, training_vocabulary
+
+        vocabulary = training_vocabulary() if text_vocabulary is True else tuple(text_vocabulary)
+        text_encoder = TextEncoder(vocabulary, spec.prompt_dim)
+    model = GraspSAM(encoder, prompt_encoder, decoder, variant=variant, text_encoder=text_encoder)
     if device is not None:
         model.to(device)
     model.eval()
@@ -293,6 +304,8 @@ def build_graspsam(
         load_sam_weights(model, sam_checkpoint, freeze=False)
     model.freeze_sam(bool(freeze_sam))
     model.build_config = {"variant": variant, "freeze_sam": bool(freeze_sam)}
+    if text_encoder is not None:
+        model.build_config["text_vocabulary"] = list(text_encoder.vocabulary)
     return model
 
 
@@ -498,9 +511,10 @@ def load_graspsam_checkpoint(
     config = dict(obj.get("config") or {"variant": obj.get("variant")})
     variant = config.pop("variant", obj.get("variant"))
     freeze = bool(config.pop("freeze_sam", False))
+    vocabulary = config.pop("text_vocabulary", None)
     if config:
         raise ValueError(f"{source}: unknown build options in checkpoint config: {sorted(config)}")
-    model = build_graspsam(variant, device=device, freeze_sam=freeze)
+    model = build_graspsam(variant, device=device, freeze_sam=freeze, text_vocabulary=vocabulary)
     _, metadata = load_graspsam_weights(model, obj, strict=strict)
     return model, metadata
 
@@ -511,10 +525,11 @@ def init_from_checkpoint(model: GraspSAM, path_or_checkpoint: PathOrDict) -> tup
     ``tiny_rgbd``).
 
     Every key of the file must exist in the model with the same shape; the
-    model's keys the file lacks must all be GraspSAM additions the RGB variant
-    does not have (the depth stem), which keep their initialisation (the stem's
-    last layer is zero, so the model computes exactly what the file's model
-    does). They are returned as ``report.skipped`` ("new"). Anything else --
+    model's keys the file lacks must all be GraspSAM additions the file's model
+    does not have -- the depth stem of an RGB variant's file, a language path
+    (``text_encoder``) -- which keep their initialisation (the stem's last layer
+    is zero, so the model computes exactly what the file's model does; the
+    language path only acts on text prompts). They are returned as ``report.skipped`` ("new"). Anything else --
     another variant, missing keys that are not new, unexpected keys, a shape
     mismatch -- raises ValueError naming it. Returns (report, metadata).
     """
@@ -523,10 +538,8 @@ def init_from_checkpoint(model: GraspSAM, path_or_checkpoint: PathOrDict) -> tup
         raise ValueError(f"{source}: not a GraspSAM checkpoint (official SAM weights go through sam_checkpoint)")
     model_variant = getattr(model, "variant", "custom")
     ck_variant = obj.get("variant")
-    if ck_variant == model_variant:
-        return load_graspsam_weights(model, obj, strict=True)
     spec = VARIANTS.get(model_variant)
-    if spec is None or spec.rgb_variant != ck_variant:
+    if ck_variant != model_variant and (spec is None or spec.rgb_variant != ck_variant):
         allowed = [model_variant] + ([spec.rgb_variant] if spec is not None and spec.rgb_variant else [])
         raise ValueError(
             f"{source}: checkpoint is for GraspSAM variant {ck_variant!r} but the model is variant {model_variant!r} "
@@ -537,7 +550,8 @@ def init_from_checkpoint(model: GraspSAM, path_or_checkpoint: PathOrDict) -> tup
         raise ValueError(f"{source}: GraspSAM checkpoint without a state_dict")
     own = model.state_dict()
     absent = sorted(k for k in own if k not in sd)
-    new = [k for k in absent if k.startswith("image_encoder.depth_stem.")]
+    new_prefixes = ("text_encoder.",) + (("image_encoder.depth_stem.",) if ck_variant != model_variant else ())
+    new = [k for k in absent if k.startswith(new_prefixes)]
     report = LoadReport(
         source=source,
         missing=[k for k in absent if k not in new],

@@ -124,7 +124,8 @@ def cut_prediction(model: GraspSAM, pred: Prediction, region: np.ndarray, top_k:
 def predict(model: GraspSAM, embedding, prompt: dict, original_size, jaw_px: float = 0.0, top_k: int = TOP_K,
             threshold: float = QUALITY_THRESHOLD, mask_decoder=None) -> Prediction:
     """One prompt (``dict(points, labels, box, mask)`` as :func:`.prompting.prompt_arrays`
-    gives it) against an encoded image (batch 1); ``mask_decoder`` as in
+    gives it, or with ``text``: a phrase for a model with a language path) against an
+    encoded image (batch 1); ``mask_decoder`` as in
     :meth:`.model.GraspSAM.decode`."""
     kwargs = {}
     if prompt.get("points") is not None:
@@ -134,7 +135,9 @@ def predict(model: GraspSAM, embedding, prompt: dict, original_size, jaw_px: flo
         kwargs["boxes"] = np.asarray(prompt["box"], np.float32)[None]
     if prompt.get("mask") is not None:
         kwargs["mask_prompts"] = np.asarray(prompt["mask"], bool)[None, None]
+    if prompt.get("text") is not None:
+        kwargs["texts"] = [prompt["text"]]
     if not kwargs:
-        raise ValueError("the prompt has no points, box or mask")
+        raise ValueError("the prompt has no points, box, mask or text")
     output = model.decode(embedding, mask_decoder=mask_decoder, **kwargs)
     return to_predictions(model, output, original_size, jaw_px, top_k, threshold)[0]

@@ -131,7 +131,7 @@ def width_to_opening(width: Any, image_side: float) -> Any:
 def is_graspsam_addition(key: str) -> bool:
     """True for state-dict keys that GraspSAM adds to SAM / MobileSAM
     (adapters, LoRA, depth stem, HQ token, grasp tokens, fused path, grasp head)."""
-    if key.startswith(("image_encoder.adapters.", "image_encoder.depth_stem.")):
+    if key.startswith(("image_encoder.adapters.", "image_encoder.depth_stem.", "text_encoder.")):
         return True
     if key.startswith("image_encoder.") and (".lora_down." in key or ".lora_up." in key):
         return True
@@ -240,6 +240,10 @@ class GraspSAM(nn.Module):
         mask_decoder: :class:`~.decoder.GraspMaskDecoder`.
         variant: the builder variant name (``build.VARIANTS``), recorded in
             checkpoints.
+        text_encoder: an optional :class:`~.text_encoder.TextEncoder` (the
+            learned language path): ``decode(..., texts=[...])`` then adds its
+            tokens to the sparse prompt tokens; None (the default) for models
+            without one (``has_text``).
     """
 
     def __init__(
@@ -250,11 +254,13 @@ class GraspSAM(nn.Module):
         variant: str = "custom",
         pixel_mean: Sequence[float] = PIXEL_MEAN,
         pixel_std: Sequence[float] = PIXEL_STD,
+        text_encoder: Optional[nn.Module] = None,
     ) -> None:
         super().__init__()
         self.image_encoder = image_encoder
         self.prompt_encoder = prompt_encoder
         self.mask_decoder = mask_decoder
+        self.text_encoder = text_encoder
         self.variant = variant
         #: keyword arguments of build.build_graspsam that rebuild this model
         self.build_config: dict = {"variant": variant}
@@ -281,6 +287,11 @@ class GraspSAM(nn.Module):
     def embedding_size(self) -> int:
         """Side ``h`` of the image embedding grid."""
         return int(self.prompt_encoder.image_embedding_size[0])
+
+    @property
+    def has_text(self) -> bool:
+        """True when the model has its own language path (``decode(..., texts=...)``)."""
+        return self.text_encoder is not None
 
     @property
     def output_size(self) -> int:
@@ -433,6 +444,7 @@ class GraspSAM(nn.Module):
         boxes: Optional[ArrayLike] = None,
         mask_prompts: Optional[ArrayLike] = None,
         mask_decoder=None,
+        texts: Optional[Sequence[str]] = None,
     ) -> GraspOutput:
         """Decode prompts against an encoded image batch (no re-encoding).
 
@@ -444,6 +456,9 @@ class GraspSAM(nn.Module):
             boxes: ``B×4`` (u0, v0, u1, v1), original-image pixels.
             mask_prompts: ``B×1×H×W`` (original frame) or ``B×1×S×S`` (output
                 frame); bool -> ±MASK_PROMPT_LOGIT, float = logits.
+            texts: ``B`` phrases (models with a language path, ``has_text``):
+                their :class:`~.text_encoder.TextEncoder` tokens join the sparse
+                prompt tokens.
 
         ``B`` must equal ``Be``, or ``Be`` is 1 (one image, ``B`` prompt sets).
         With no prompt at all, one unprompted decode per image. ``mask_decoder``:
@@ -484,6 +499,13 @@ class GraspSAM(nn.Module):
         if mask_prompts is not None:
             mask_arg = self._mask_prompt(mask_prompts, embedding)
             batches.append(mask_arg.shape[0])
+        text_tokens = None
+        if texts is not None:
+            if self.text_encoder is None:
+                raise ValueError(f"this GraspSAM model ({self.variant}) has no language path: it cannot take texts "
+                                 "(train one with --text, or ground the text to a box)")
+            text_tokens = self.text_encoder.encode_texts(list(texts), self.device)
+            batches.append(text_tokens.shape[0])
         if len(set(batches)) > 1:
             raise ValueError(f"prompt batch sizes differ: {batches}")
         b = batches[0] if batches else embedding.batch_size
@@ -493,6 +515,8 @@ class GraspSAM(nn.Module):
         sparse, dense = pe(points=point_arg, boxes=box_arg, masks=mask_arg)
         if sparse.shape[0] != b:
             sparse = sparse.expand(b, -1, -1)
+        if text_tokens is not None:
+            sparse = torch.cat([sparse, text_tokens.to(sparse.dtype)], dim=1)
         if dense.shape[0] != b:
             dense = dense.expand(b, -1, -1, -1)
         out = (mask_decoder or self.mask_decoder)(

@@ -60,9 +60,13 @@ action: ``"decoded"``, ``"turned"``, ``"region"``, ``"nearest"``, or None
 for no grasp.
 
 Text prompts go through a grounder (``grounder=``, see :mod:`graspsim.grounding`;
-default: the simulator's :class:`graspsim.grounding.CatalogueGrounder`, which needs
-the scene's segmentation and names through :meth:`GraspSAMPolicy.set_context`;
-``graspsim run`` sets it from the environment).
+default: the simulator's :class:`graspsim.grounding.CatalogueGrounder`, an oracle
+that needs the scene's segmentation and names through
+:meth:`GraspSAMPolicy.set_context`; ``graspsim run`` sets it from the
+environment) -- or, with ``grounder="model"`` and a checkpoint trained with text
+prompts (``model.has_text``), through the model's own language path: the
+phrase's tokens prompt the mask decoder directly
+(:mod:`.text_encoder`), with no box and no ground truth.
 """
 
 from __future__ import annotations
@@ -124,6 +128,11 @@ class GraspSAMPolicy(GroundedPolicy):
         self._torch = torch
         super().__init__(grounder, seed)
 
+    def _use_own_language_path(self) -> None:
+        if not self.model.has_text:
+            raise ValueError(f"grounder 'model' needs a GraspSAM checkpoint with a language path; this {self.model.variant} "
+                             "model has none (train one with graspsim train graspsam --text)")
+
     def _encode(self, rgb: np.ndarray, observation: dict):
         """The embedding of the observation's image (and heights, for a model that
         uses depth), reused while rgb (and depth, intrinsics, extrinsics) are unchanged.
@@ -159,7 +168,10 @@ class GraspSAMPolicy(GroundedPolicy):
 
         rgb = np.asarray(observation["rgb"], np.uint8)
         prompt = Prompt.from_observation(observation["prompt"])
-        arrays = prompt_arrays(prompt, rgb.shape[:2], self.grounder, self.context, rgb)
+        if prompt.kind == "text" and self.grounder_name == "model":
+            arrays = {"points": None, "labels": None, "box": None, "mask": None, "text": prompt.text}
+        else:
+            arrays = prompt_arrays(prompt, rgb.shape[:2], self.grounder, self.context, rgb)
         embedding = self._encode(rgb, observation)
         threshold = 0.0 if self.fallback else QUALITY_THRESHOLD
         pred = predict(self.model, embedding, arrays, rgb.shape[:2], top_k=self.top_k, threshold=threshold,
@@ -191,6 +203,8 @@ class GraspSAMPolicy(GroundedPolicy):
 
         scene = (np.asarray(observation["depth"], np.float32), observation["intrinsics"], observation["extrinsics"])
         if prompt.kind == "text":  # the grounder's box stands for the phrase
+            if arrays.get("box") is None:
+                return  # the model's own language path: no box to find a depth segment with
             prompt = Prompt("box", box=np.asarray(arrays["box"], np.float32))
         refined = pred.mask & prompt_region(prompt, self._scene(*scene, "segments"), self._scene(*scene, "heights"))
         cut_prediction(self.model, pred, refined, self.top_k, threshold)

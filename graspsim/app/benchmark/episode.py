@@ -142,7 +142,8 @@ def _grounding_context(env) -> dict:
     from graspsim.grounding import catalogue_context
     from graspsim.objects import get_object_set
 
-    return catalogue_context(env.frame["segmentation"], env.world.names, get_object_set(env.spec_scene.object_set))
+    return catalogue_context(env.frame["segmentation"], env.world.names, get_object_set(env.spec_scene.object_set),
+                             scene=env.spec_scene)
 
 
 def _category(object_set: str, name: str) -> str:
@@ -207,6 +208,8 @@ def run_episode(task: EpisodeTask) -> dict:
         "target_appearance": _target_appearance(scene, reset_info["target_id"], reset_info["target_name"]),
         "prompt": reset_info["prompt"],
     }
+    if task.prompt == "text":  # who read the phrase: "catalogue" is an oracle (graspsim.grounding)
+        record["grounder"] = getattr(policy, "grounder_name", None)
     first_obs, first_prompt = obs, env.prompt
     env.record_replay = task.video is not None
     action, policy_ms = _act(env, policy, obs, task.prompt)

@@ -16,6 +16,7 @@ import numpy as np
 
 from .episode import safe_name
 from .store import write_text_atomic
+from .summary import prompt_label
 
 EXAMPLES_PER_KIND = 3
 
@@ -45,7 +46,7 @@ def results_table(summaries: list[tuple[str, dict]]) -> str:
             agree = _pct(g["agreement_rate"]) if "agreement_rate" in g else "-"
             errors = f" ({g['errors']} errors)" if g["errors"] else ""
             rows.append(
-                f"| {g['policy']} | {summary.get('config', {}).get('gripper', 'franka')} | {scenes} | {g['prompt']} | {g['episodes']}{errors} "
+                f"| {g['policy']} | {summary.get('config', {}).get('gripper', 'franka')} | {scenes} | {prompt_label(g)} | {g['episodes']}{errors} "
                 f"| {_pct(g['success_rate'])} ({_pct(lo)}–{_pct(hi)}) | {cells}{agree} "
                 f"| {', '.join(f'{m} {n}' for n, m in modes) or '-'} "
                 f"| {g['policy_latency_ms']['p50']:.1f} / {g['policy_latency_ms']['p95']:.1f} "
@@ -113,7 +114,7 @@ def report_markdown(summary: dict, records: list[dict], figures: list[str], out=
     if declutter:
         lines += ["## Clutter removal", "", "| policy | prompt | rounds | attempts | grasp success rate | declutter rate |",
                   "|---|---|---|---|---|---|"]
-        lines += [f"| {g['policy']} | {g['prompt']} | {g['episodes']} | {g['attempts']} | {_pct(g['grasp_success_rate'])} "
+        lines += [f"| {g['policy']} | {prompt_label(g)} | {g['episodes']} | {g['attempts']} | {_pct(g['grasp_success_rate'])} "
                   f"| {_pct(g['declutter_rate'])} |" for g in declutter]
         lines.append("")
     lines += ["## Success by object category", "", _category_table(summary), ""]
@@ -267,7 +268,7 @@ def format_summary(summary: dict) -> str:
     for name, g in summary["groups"].items():
         lo, hi = g["success_ci95"]
         lines += [
-            f"== {name}",
+            f"== {name}" + (f" (grounder: {prompt_label(g)[len(g['prompt']) + 2:-1]})" if g.get("grounder") else ""),
             f"success rate: {g['success_rate']:.3f} ({g['successes']}/{g['episodes']}), 95% CI {lo:.3f}–{hi:.3f}"
             + (f"; {g['errors']} error(s)" if g["errors"] else ""),
             "failure modes: " + ", ".join(f"{k}={v}" for k, v in g["failure_modes"].items()),
@@ -293,7 +294,7 @@ def pivot_table(summaries: list[tuple[str, dict]]) -> str:
     for scenes, summary in summaries:
         for g in summary["groups"].values():
             rect = f" ({_pct(g['rect_accuracy'])})" if "rect_accuracy" in g else ""
-            cells.setdefault(f"{g['policy']}, {g['prompt']}", {})[scenes] = f"{_pct(g['success_rate'])}{rect}"
+            cells.setdefault(f"{g['policy']}, {prompt_label(g)}", {})[scenes] = f"{_pct(g['success_rate'])}{rect}"
     rows = ["| policy, prompt | " + " | ".join(c.replace("suite ", "") for c in columns) + " |",
             "|---|" + "---|" * len(columns)]
     rows += [f"| {name} | " + " | ".join(row.get(c, "-") for c in columns) + " |" for name, row in cells.items()]

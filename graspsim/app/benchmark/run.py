@@ -59,6 +59,10 @@ class BenchmarkConfig:
     video: str | None = None
     policy_kwargs: dict = field(default_factory=dict)
     figures: bool = True
+    #: text prompts: the policies' grounder ("catalogue", "model", "owlvit:FOLDER"; None: each policy's default)
+    grounder: str | None = None
+    #: text prompts: "name" (catalogue names), or graspsim.phrases' "train" / "held_out" referring phrases
+    phrasing: str = "name"
 
     def check(self) -> None:
         from graspsim.prompts import check_kind
@@ -94,10 +98,26 @@ class BenchmarkConfig:
         from graspsim.appearance import check_mode
 
         check_mode(self.appearance)  # ValueError naming the value
+        from graspsim.envs.scene_env import TEXT_PHRASINGS
+        from graspsim.grounding import GROUNDER_NAMES
+
+        if self.phrasing not in TEXT_PHRASINGS:
+            raise ValueError(f"phrasing must be one of {TEXT_PHRASINGS}, got {self.phrasing!r}")
+        if self.grounder is not None and (not isinstance(self.grounder, str)
+                                          or self.grounder.partition(":")[0] not in GROUNDER_NAMES):
+            raise ValueError(f"grounder must be one of {GROUNDER_NAMES} (owlvit as owlvit:FOLDER), got {self.grounder!r}")
+
+    def common_policy_kwargs(self) -> dict:
+        """Keyword arguments of every policy: ``policy_kwargs``, plus the grounder when text prompts run."""
+        kwargs = dict(self.policy_kwargs)
+        if self.grounder is not None and "text" in self.prompts:
+            kwargs["grounder"] = self.grounder
+        return kwargs
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        for key, default in (("gripper", "franka"), ("appearance", "catalogue"), ("labels", None), ("video", None)):
+        for key, default in (("gripper", "franka"), ("appearance", "catalogue"), ("labels", None), ("video", None),
+                             ("grounder", None), ("phrasing", "name")):
             if d[key] == default:
                 del d[key]  # folders written before these options existed stay resumable
         if isinstance(d["object_count"], tuple):
@@ -139,9 +159,11 @@ def make_tasks(config: BenchmarkConfig, figures_dir: Path | None, preloaded: tup
                   "shake": config.shake, "label_targets": config.label_targets, "gripper": config.gripper}
     if config.appearance != "catalogue":
         env_kwargs["appearance"] = config.appearance
+    if config.phrasing != "name":
+        env_kwargs["phrasing"] = config.phrasing
     specs = []
     for entry in config.policies:
-        name, kwargs = policy_spec(entry, config.policy_kwargs)
+        name, kwargs = policy_spec(entry, config.common_policy_kwargs())
         if name not in policies.available() and ":" not in name and entry not in preloaded:
             raise ValueError(f"unknown policy {name!r}; available: {', '.join(policies.available())} (or module:factory)")
         label = entry if config.labels is None else config.labels[config.policies.index(entry)]
@@ -202,7 +224,7 @@ def check_policies(config: BenchmarkConfig, instances: dict) -> None:
     for entry in config.policies:
         policy = instances.get(entry)
         if policy is None:
-            name, kwargs = policy_spec(entry, config.policy_kwargs)
+            name, kwargs = policy_spec(entry, config.common_policy_kwargs())
             try:
                 policy = policies.make(name, **kwargs)
             except Exception as exc:  # noqa: BLE001 - whatever the factory raised, the run cannot go on
@@ -210,7 +232,7 @@ def check_policies(config: BenchmarkConfig, instances: dict) -> None:
         if "text" in config.prompts and not getattr(policy, "accepts_text", True):
             raise ValueError(
                 f"policy {entry!r} cannot take text prompts (it has no language path): use a policy with a "
-                "grounder (graspsam, redmon-direct, redmon-classify, redmon-multigrasp) or another prompt kind")
+                "grounder (analytic, graspsam, redmon-direct, redmon-classify, redmon-multigrasp) or another prompt kind")
 
 
 def run_benchmark(config: BenchmarkConfig, out=None, workers: int = 1, backend: str = "local",

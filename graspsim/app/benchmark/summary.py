@@ -112,6 +112,11 @@ def summarise_group(records: list[dict], errors: int = 0) -> dict:
         group["agreement_rate"] = rect["agreement_rate"]
     if records:
         group["gripper"] = records[0].get("gripper", "franka")
+    if records and records[0].get("grounder") is not None:
+        from graspsim.grounding import ORACLE_GROUNDERS
+
+        group["grounder"] = records[0]["grounder"]
+        group["oracle"] = group["grounder"] in ORACLE_GROUNDERS
     if records and "attempts" in records[0]:
         attempts = sum(r["attempts"] for r in records)
         group["attempts"] = attempts
@@ -119,6 +124,17 @@ def summarise_group(records: list[dict], errors: int = 0) -> dict:
         presented = sum(r["objects_presented"] for r in records)
         group["declutter_rate"] = sum(r["objects_removed"] for r in records) / presented if presented else 0.0
     return group
+
+
+def prompt_label(group: dict) -> str:
+    """A group's prompt as tables show it: text prompts name their grounder, and an
+    oracle grounder says so ("text (catalogue, oracle)")."""
+    if group.get("grounder") is None:
+        return str(group["prompt"])
+    from graspsim.grounding import ORACLE_GROUNDERS
+
+    oracle = ", oracle" if group["grounder"] in ORACLE_GROUNDERS else ""
+    return f"{group['prompt']} ({group['grounder']}{oracle})"
 
 
 def summarise(records: list[dict], elapsed_s: float) -> dict:
@@ -133,6 +149,8 @@ def summarise(records: list[dict], elapsed_s: float) -> dict:
         ok = [r for r in rs if r.get("error") is None]
         groups[name] = summarise_group(ok, len(rs) - len(ok))
         groups[name]["policy"], groups[name]["prompt"] = rs[0]["policy"], rs[0]["prompt_kind"]
+        if rs[0].get("grounder") is not None and "grounder" not in groups[name]:
+            groups[name]["grounder"] = rs[0]["grounder"]
     return {
         "episodes": finished,
         "errors": len(records) - finished,

@@ -1,0 +1,105 @@
+"""GraspSAM's own language path: a word tokenizer and a small text encoder whose
+output enters the mask decoder as sparse prompt tokens, beside points and boxes.
+
+No pretrained language model can be downloaded here (no CLIP / OWL-ViT
+weights), so the path is learned from the simulator's phrases
+(:mod:`graspsim.phrases`) together with the grasp heads.
+
+Tokenizer: lower-cased words (letters, digits, inner hyphens: "t-bar"); the
+vocabulary is every word of the *training* phrasing of :mod:`graspsim.phrases`
+(category synonyms, templates, colour, size, position and relation words),
+after ``<pad>`` (id 0) and ``<unk>`` (id 1). Words outside it -- held-out
+synonyms and templates among them -- become ``<unk>``: the model cannot know
+what a word it never saw means, which the held-out test measures. A phrase
+keeps its first :data:`MAX_WORDS` words. The vocabulary a model was built with
+is stored in its checkpoint, so later changes to the phrase lists do not
+change an old model's tokens.
+
+Encoder: word embeddings plus learned positions, a :data:`LAYERS`-layer
+Transformer encoder (padding masked), and :data:`TEXT_TOKENS` learned queries
+that attend over the words (padding masked) and become the prompt tokens
+(``B × TEXT_TOKENS × prompt_dim``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+from torch import nn
+
+#: words a phrase keeps; prompt tokens the encoder emits; Transformer layers and heads
+MAX_WORDS = 16
+TEXT_TOKENS = 4
+LAYERS = 2
+HEADS = 4
+PAD, UNK = "<pad>", "<unk>"
+_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def words(text: str) -> list[str]:
+    """The tokenizer's words of ``text`` (lower-cased; punctuation dropped)."""
+    return _WORD.findall(str(text).lower())
+
+
+def training_vocabulary() -> tuple[str, ...]:
+    """``<pad>``, ``<unk>``, then every word of the training phrasing, sorted."""
+    from graspsim import phrases
+
+    seen: set[str] = set()
+    for train, _ in phrases.CATEGORY_WORDS.values():
+        for w in train:
+            seen.update(words(w))
+    for template in phrases.TEMPLATES["train"]:
+        seen.update(words(template.replace("{}", " ")))
+    seen.update(phrases.COLOUR_WORDS)
+    seen.update(phrases.QUALIFIER_WORDS)
+    return (PAD, UNK) + tuple(sorted(seen))
+
+
+def tokenize(texts, vocabulary) -> torch.Tensor:
+    """``B × MAX_WORDS`` int64 token ids of ``texts`` (a list of phrases), 0-padded."""
+    if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+        raise ValueError(f"texts must be a list of phrases, got {texts!r}")
+    index = {w: i for i, w in enumerate(vocabulary)}
+    out = torch.zeros(len(texts), MAX_WORDS, dtype=torch.long)
+    for b, text in enumerate(texts):
+        ids = [index.get(w, 1) for w in words(text)][:MAX_WORDS]
+        if not ids:
+            raise ValueError(f"text prompt {text!r} has no words")
+        out[b, : len(ids)] = torch.tensor(ids)
+    return out
+
+
+class TextEncoder(nn.Module):
+    """Token ids ``B × L`` -> prompt tokens ``B × TEXT_TOKENS × dim`` (module docstring)."""
+
+    def __init__(self, vocabulary, dim: int, layers: int = LAYERS, heads: int = HEADS, tokens: int = TEXT_TOKENS):
+        super().__init__()
+        self.vocabulary = tuple(vocabulary)
+        if self.vocabulary[:2] != (PAD, UNK):
+            raise ValueError(f"a text vocabulary starts with {PAD!r}, {UNK!r}; got {self.vocabulary[:2]!r}")
+        self.embed = nn.Embedding(len(self.vocabulary), dim, padding_idx=0)
+        self.position = nn.Parameter(torch.zeros(MAX_WORDS, dim))
+        layer = nn.TransformerEncoderLayer(dim, heads, dim_feedforward=2 * dim, dropout=0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.queries = nn.Parameter(torch.randn(tokens, dim) * 0.02)
+        self.pool = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.out = nn.Linear(dim, dim)
+        nn.init.normal_(self.position, std=0.02)
+
+    def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
+        pad = token_ids == 0
+        x = self.embed(token_ids) + self.position[: token_ids.shape[1]]
+        x = self.encoder(x, src_key_padding_mask=pad)
+        q = self.queries.unsqueeze(0).expand(token_ids.shape[0], -1, -1)
+        pooled, _ = self.pool(q, x, x, key_padding_mask=pad, need_weights=False)
+        return self.out(pooled)
+
+    def encode_texts(self, texts, device=None) -> torch.Tensor:
+        """Prompt tokens of a list of phrases."""
+        ids = tokenize(texts, self.vocabulary).to(device or self.queries.device)
+        return self(ids)
+
+
+__all__ = ["MAX_WORDS", "TEXT_TOKENS", "TextEncoder", "tokenize", "training_vocabulary", "words"]
