@@ -305,16 +305,18 @@ def test_validation_scores_a_constructed_prediction_exactly(data, monkeypatch):
     examples = [e for e in examples_from(ds, ds.items()) if len(e.grasps)]
 
     class Constructed:
-        def __init__(self, rects):
-            self.rects = rects
+        def __init__(self, rects, mask):
+            self.rects, self.mask = rects, mask
 
     def predict(model, embedding, prompt, shape, jaw_px=0.0):
         i = predict.calls // 2  # two prompt kinds per example
         predict.calls += 1
         g = examples[i].grasps[:1].copy()
+        mask = examples[i].mask.copy()
         if i % 2:
             g[:, 0] += 1000.0  # nowhere near the object
-        return Constructed(np.concatenate([g, [[1.0]]], axis=1))
+            mask[:] = False
+        return Constructed(np.concatenate([g, [[1.0]]], axis=1), mask)
 
     predict.calls = 0
     monkeypatch.setattr(inference, "predict", predict)
@@ -322,3 +324,50 @@ def test_validation_scores_a_constructed_prediction_exactly(data, monkeypatch):
     expected = sum(1 for i in range(len(examples)) if i % 2 == 0) / len(examples)
     assert predict.calls == 2 * len(examples) and 0 < expected < 1
     assert result["point"]["top1"] == result["box"]["top1"] == result["top1"] == pytest.approx(expected)
+    assert result["point"]["pick"] == result["box"]["pick"] == pytest.approx(expected)  # the object's own mask, or none
+
+
+def test_text_training_and_the_models_own_language_path(data, tmp_path, capsys):
+    """--text gives the model a language path trained on referring phrases; the policy reads phrases with it."""
+    from graspsim.app.cli import main
+    from graspsim.policies.graspsam.train import text_prompt
+
+    config = TrainConfig(data=str(data), out=str(tmp_path / "text"), epochs=1, batch_size=2, val_fraction=0.34,
+                         seed=0, text=True, prompt_kinds=("text", "box"))
+    summary = train_graspsam(config, progress=False)
+    val = summary["history"][0]["val"]
+    assert set(val) >= {"point", "box", "text"} and val["text"]["n"] > 0
+    assert summary["best"]["top1"] == pytest.approx((val["point"]["top1"] + val["box"]["top1"] + val["text"]["top1"]) / 3)
+    with pytest.raises(ValueError, match="text prompts need text=True"):
+        TrainConfig(data="d", out="o", prompt_kinds=("text",)).check()
+
+    best = summary["best_checkpoint"]
+    policy = policies.make("graspsam", checkpoint=best, grounder="model")
+    assert policy.grounder_name == "model" and policy.model.has_text
+    env = gym.make("graspsim/PromptedGrasp-v0", prompt="text", phrasing="train", layout="pile").unwrapped
+    obs, info = env.reset(seed=1)
+    assert info["prompt"]["text"] != info["target_name"]  # a referring phrase, not the catalogue name
+    action = policy.act(obs)
+    assert policy.last_maps["prompt_box"] is None  # no grounder ran: the phrase prompted the decoder
+    assert action.shape == (4,) and np.isfinite(action).all()
+    env.close()
+
+    # the eval CLI reports both phrasings with their pick rates
+    assert main(["eval", "graspsam", "--checkpoint", best, "--data", str(data), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert " text: top-1" in printed and "text_held_out: top-1" in printed and "pick " in printed
+
+    # phrases follow augmentation: "leftmost" before a flip is "rightmost" after it
+    from graspsim.datasets import open_dataset
+    from graspsim.policies.graspsam.examples import examples_from
+
+    ds = open_dataset("sim", data)
+    ex = examples_from(ds, ds.items(), facts=True)[0]
+    mine = next(f for f in ex.facts if f.index == ex.index)
+    flipped = next(f for f in flip(ex).facts if f.index == ex.index)
+    assert flipped.centre_uv[0] == pytest.approx(ex.mask.shape[1] - 1 - mine.centre_uv[0])
+    from graspsim.phrases import resolve
+
+    phrased = [(e, text_prompt(e, np.random.default_rng(0))) for e in examples_from(ds, ds.items(), facts=True)]
+    assert sum(p is not None for _, p in phrased) >= len(phrased) // 2
+    assert all(resolve(p, list(e.facts)) == e.index for e, p in phrased if p is not None)

@@ -196,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     tg.add_argument("--seed", type=int, default=0)
     tg.add_argument("--prompt-kinds", default="points,point,box",
                     help="training prompt kinds, one drawn per batch: points (10 points), point, box")
+    tg.add_argument("--text", action="store_true",
+                    help="give the model its own language path and train it on referring phrases too "
+                         "(add text to --prompt-kinds)")
     tg.add_argument("--untried-weight", type=float, default=1.0,
                     help="quality-loss weight on object pixels no physics-tried rectangle covers (1: the published loss)")
     tg.add_argument("--max-examples", type=int, default=None,
@@ -453,6 +456,7 @@ def _train(args) -> int:
         variant=args.variant, sam_checkpoint=args.sam_checkpoint, epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, seed=args.seed, device=args.device, init=args.init, untried_weight=args.untried_weight,
         prompt_kinds=tuple(k.strip() for k in args.prompt_kinds.split(",") if k.strip()), max_examples=args.max_examples,
+        text=args.text,
         save_every_steps=args.save_every,
     )
     s = train_graspsam(config, progress=not args.quiet)
@@ -470,8 +474,9 @@ def _eval(args) -> int:
                             colour_refine=args.colour_refine, variant=args.variant)
     print(f"{r['examples']} labelled objects of {r['data']} ({r['variant']})"
           + (", after colour refinement" if r["colour_refine"] else ""))
-    for kind in ("point", "box"):
-        print(f"{kind:>5}: top-1 {r[kind]['top1']:.3f}, top-5 {r[kind]['top5']:.3f}")
+    for kind in r["kinds"]:
+        print(f"{kind:>5}: top-1 {r[kind]['top1']:.3f}, top-5 {r[kind]['top5']:.3f}, "
+              f"pick {r[kind]['pick']:.3f} (mask IoU >= 0.5; {r[kind]['n']} objects)")
     print(f"mean top-1: {r['top1']:.3f}")
     return 0
 

@@ -7,7 +7,9 @@ applied to the image, its heights above the table (depth-using variants),
 the mask and the rectangles alike. A quarter turn
 counter-clockwise on screen maps (u, v) -> (v, W - 1 - u) and adds π/2 to
 the angle (angles run from +u towards −v, i.e. counter-clockwise on
-screen); a flip maps u -> W - 1 - u and negates the angle. Heights are
+screen); a flip maps u -> W - 1 - u and negates the angle. The objects'
+centres in ``facts`` move alike, so "leftmost" in a phrase drawn after the
+augmentation means leftmost in the augmented image. Heights are
 per-pixel values in metres, so turning or mirroring the image turns or
 mirrors them unchanged (the table stays below; no resampling).
 """
@@ -15,7 +17,7 @@ mirrors them unchanged (the table stays below; no resampling).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
@@ -33,7 +35,10 @@ class Example:
     :func:`examples_from` stores them as float16 (half the memory of float32,
     since training holds every example in memory; steps of at most 0.25 mm
     below 0.5 m, far finer than the 0.1 m input scale needs); negatives: (M, 5)
-    rectangles that failed in physics (sim data sets), or None when the data set has none."""
+    rectangles that failed in physics (sim data sets), or None when the data set has none;
+    facts: the visible objects of the image as :class:`graspsim.phrases.ObjectFacts`
+    (for text prompts; ``examples_from(..., facts=True)``), with ``index`` the object's
+    own index among them, or None."""
 
     rgb: np.ndarray
     mask: np.ndarray
@@ -44,15 +49,19 @@ class Example:
     sample_id: str
     heights: Optional[np.ndarray] = None
     negatives: Optional[np.ndarray] = None
+    facts: Optional[tuple] = None
+    index: Optional[int] = None
 
 
-def examples_from(dataset, items, heights: bool = False) -> list[Example]:
+def examples_from(dataset, items, heights: bool = False, facts: bool = False) -> list[Example]:
     """Examples for ``items`` (graspsim.datasets.Item) of ``dataset``; objects without a
     mask are skipped (they cannot be prompted). Each sample is read once. With
     ``heights`` (depth-using variants) each example also holds its sample's heights
     above the table (:func:`.depth.sample_heights`: exact from the sample's camera,
     approximated for depth in metres without one; ValueError for a sample without
-    usable depth)."""
+    usable depth). With ``facts`` (text prompts) each example also holds the facts of its
+    sample's visible objects (:func:`graspsim.phrases.scene_facts`, from the scene spec a
+    sim data set stores; ValueError for a sample without one)."""
     from .depth import sample_heights
 
     by_sample: dict[int, list[str]] = {}
@@ -66,6 +75,14 @@ def examples_from(dataset, items, heights: bool = False) -> list[Example]:
             sample_h = sample_heights(sample).astype(np.float16)
             if sample_h.shape != sample.rgb.shape[:2]:
                 raise ValueError(f"sample {sample.id!r}: depth {sample_h.shape} and image {sample.rgb.shape[:2]} differ in size")
+        sample_facts = None
+        if facts:
+            from graspsim.phrases import scene_facts
+
+            if "scene" not in sample.meta:
+                raise ValueError(f"sample {sample.id!r} has no scene spec: text prompts train on sim data sets")
+            sample_facts = tuple(scene_facts(sample.meta["scene"], {int(o.key): o.mask for o in sample.objects
+                                                                     if o.mask is not None}))
         for key in by_sample[index]:
             obj = sample.object(key)
             if obj.mask is None or not obj.mask.any():
@@ -74,7 +91,7 @@ def examples_from(dataset, items, heights: bool = False) -> list[Example]:
             jaw = float(np.median(grasps[:, 4])) if len(grasps) else 0.0
             negatives = None if obj.negatives is None else as_rects(obj.negatives)
             out.append(Example(sample.rgb, obj.mask.astype(bool), grasps, jaw, obj.identity, obj.name, sample.id,
-                               sample_h, negatives))
+                               sample_h, negatives, sample_facts, int(key) if facts else None))
     return out
 
 
@@ -90,8 +107,10 @@ def rotate_quarter(ex: Example) -> Example:
 
     heights = None if ex.heights is None else np.ascontiguousarray(np.rot90(ex.heights))
     negatives = None if ex.negatives is None else turn(ex.negatives)
+    facts = None if ex.facts is None else tuple(
+        replace(f, centre_uv=(f.centre_uv[1], (w - 1) - f.centre_uv[0])) for f in ex.facts)
     return Example(np.ascontiguousarray(np.rot90(ex.rgb)), np.ascontiguousarray(np.rot90(ex.mask)), turn(ex.grasps),
-                   ex.jaw_px, ex.identity, ex.name, ex.sample_id, heights, negatives)
+                   ex.jaw_px, ex.identity, ex.name, ex.sample_id, heights, negatives, facts, ex.index)
 
 
 def flip(ex: Example) -> Example:
@@ -106,8 +125,10 @@ def flip(ex: Example) -> Example:
 
     heights = None if ex.heights is None else np.ascontiguousarray(ex.heights[:, ::-1])
     negatives = None if ex.negatives is None else mirror(ex.negatives)
+    facts = None if ex.facts is None else tuple(
+        replace(f, centre_uv=((w - 1) - f.centre_uv[0], f.centre_uv[1])) for f in ex.facts)
     return Example(np.ascontiguousarray(ex.rgb[:, ::-1]), np.ascontiguousarray(ex.mask[:, ::-1]), mirror(ex.grasps),
-                   ex.jaw_px, ex.identity, ex.name, ex.sample_id, heights, negatives)
+                   ex.jaw_px, ex.identity, ex.name, ex.sample_id, heights, negatives, facts, ex.index)
 
 
 def augment(ex: Example, rng: np.random.Generator) -> Example:

@@ -82,6 +82,7 @@ class TrainConfig:
     init: str | None = None
     untried_weight: float = 1.0  # quality-loss weight on object pixels no tried rectangle covers
     save_every_steps: int = 200  # mid-epoch checkpoints (last.pt); does not change the result
+    text: bool = False  # give the model its language path and train it on "text" prompts too
 
     def check(self) -> None:
         from .build import VARIANTS
@@ -100,9 +101,11 @@ class TrainConfig:
             raise ValueError(f"untried_weight must be a number in [0, 1], got {self.untried_weight!r}")
         from graspsim.policies.prompting import TRAINING_PROMPT_KINDS
 
-        bad = [k for k in self.prompt_kinds if k not in TRAINING_PROMPT_KINDS]
+        kinds = TRAINING_PROMPT_KINDS + (("text",) if self.text else ())
+        bad = [k for k in self.prompt_kinds if k not in kinds]
         if not self.prompt_kinds or bad:
-            raise ValueError(f"prompt_kinds must be a non-empty choice of {TRAINING_PROMPT_KINDS}, got {self.prompt_kinds!r}")
+            hint = " (text prompts need text=True / --text)" if "text" in bad else ""
+            raise ValueError(f"prompt_kinds must be a non-empty choice of {kinds}, got {self.prompt_kinds!r}{hint}")
         if self.max_examples is not None and not (isinstance(self.max_examples, int) and self.max_examples >= 1):
             raise ValueError(f"max_examples must be a positive integer, got {self.max_examples!r}")
 
@@ -116,6 +119,7 @@ def load_examples(config: TrainConfig):
     from .examples import examples_from
 
     heights = VARIANTS[config.variant].uses_depth
+    facts = bool(config.text)
 
     folders = [f.strip() for f in str(config.data).split(",") if f.strip()]
     if not folders:
@@ -128,16 +132,16 @@ def load_examples(config: TrainConfig):
             items, val_items = split(items, val_fraction=config.val_fraction, by="object", seed=config.seed)
             if config.max_examples is not None:
                 val_items = val_items[: max(config.max_examples // 4, 1)]
-            val += [e for e in examples_from(train_ds, val_items, heights=heights) if len(e.grasps)]
+            val += [e for e in examples_from(train_ds, val_items, heights=heights, facts=facts) if len(e.grasps)]
         if config.max_examples is not None:
             items = items[: config.max_examples]
-        train += examples_from(train_ds, items, heights=heights)
+        train += examples_from(train_ds, items, heights=heights, facts=facts)
     if config.val:
         val_ds = open_dataset(config.val_format or config.data_format, config.val)
         val_items = val_ds.items()
         if config.max_examples is not None:
             val_items = val_items[: max(config.max_examples // 4, 1)]
-        val = [e for e in examples_from(val_ds, val_items, heights=heights) if len(e.grasps)]
+        val = [e for e in examples_from(val_ds, val_items, heights=heights, facts=facts) if len(e.grasps)]
     if not train:
         raise ValueError(f"{config.data}: no training examples (objects with masks)")
     if not val:
@@ -145,9 +149,28 @@ def load_examples(config: TrainConfig):
     return train, val
 
 
+def text_prompt(example, rng: np.random.Generator, phrasing: str = "train") -> str | None:
+    """A referring phrase for the example's object among its image's visible objects
+    (:func:`graspsim.phrases.refer`), or None when none singles it out."""
+    from graspsim.phrases import refer
+
+    if example.facts is None:
+        raise ValueError(f"example of sample {example.sample_id!r} has no object facts for a text prompt "
+                         "(examples_from(..., facts=True))")
+    try:
+        return refer(example.index, list(example.facts), rng, phrasing)
+    except ValueError:
+        return None
+
+
 def _batch_prompts(examples, kind: str, rng: np.random.Generator) -> dict:
     from graspsim.policies.prompting import sample_training_prompt
 
+    if kind == "text":
+        texts = [text_prompt(e, rng) for e in examples]
+        if all(t is not None for t in texts):
+            return {"texts": texts}
+        kind = "box"  # an object no phrase singles out: this batch takes boxes
     prompts = [sample_training_prompt(e.mask, rng, kind) for e in examples]
     if kind == "box":
         return {"boxes": np.stack([p["box"] for p in prompts])}
@@ -195,9 +218,13 @@ def val_prompt(example, kind: str, rng: np.random.Generator) -> dict:
 @torch.no_grad()
 def validate(model, examples, kinds=VAL_PROMPT_KINDS, seed: int = 0, progress: bool = False,
              colour_refine: bool = False) -> dict:
-    """Top-1 / top-5 rectangle accuracy per prompt kind on ``examples`` (mean over kinds as "top1");
-    ``colour_refine``: decode as the policy does after its colour refinement
-    (:func:`.colour_refine.refine_prediction`) instead of the model's plain decoding."""
+    """Top-1 / top-5 rectangle accuracy and the pick rate (predicted mask IoU >= 0.5 with
+    the object's mask) per prompt kind on ``examples`` (mean top-1 over kinds as
+    "top1"). Kinds: "point", "box", and for a model with a language path "text" /
+    "text_held_out" (a referring phrase in the training / held-out phrasing; only
+    objects a phrase singles out, ``n`` per kind). ``colour_refine``: decode as the
+    policy does after its colour refinement (:func:`.colour_refine.refine_prediction`)
+    instead of the model's plain decoding."""
     from tqdm import tqdm
 
     from graspsim.metric import evaluate
@@ -209,7 +236,11 @@ def validate(model, examples, kinds=VAL_PROMPT_KINDS, seed: int = 0, progress: b
     if model.uses_depth and any(e.heights is None for e in examples):
         raise ValueError(f"GraspSAM variant {model.variant!r} uses depth: the examples need heights "
                          "(examples_from(..., heights=True))")
+    if any(k.startswith("text") for k in kinds) and not model.has_text:
+        raise ValueError(f"text validation needs a model with a language path; this {model.variant} model has none")
     preds = {k: [] for k in kinds}
+    truths = {k: [] for k in kinds}
+    picks = {k: [] for k in kinds}
     rng = np.random.default_rng(seed)
     cache_id, emb = None, None
     for e in tqdm(examples, desc="validate", unit="obj", disable=not progress, leave=False):
@@ -217,15 +248,28 @@ def validate(model, examples, kinds=VAL_PROMPT_KINDS, seed: int = 0, progress: b
             heights = e.heights[None] if model.uses_depth else None
             emb, cache_id = model.encode(e.rgb[None], heights), e.sample_id  # one encoding per image
         for k in kinds:
-            prompt = val_prompt(e, k, rng)
+            if k.startswith("text"):
+                phrase = text_prompt(e, rng, "held_out" if k == "text_held_out" else "train")
+                if phrase is None:
+                    continue
+                prompt = {"points": None, "labels": None, "box": None, "mask": None, "text": phrase}
+            else:
+                prompt = val_prompt(e, k, rng)
             p = predict(model, emb, prompt, e.mask.shape, jaw_px=e.jaw_px)
-            if colour_refine:
+            if colour_refine and not k.startswith("text"):
                 refine_prediction(model, p, e.rgb, prompt, TOP_K, QUALITY_THRESHOLD, jaw_px=e.jaw_px)
             preds[k].append(p.rects)
+            truths[k].append(e.grasps)
+            mask = np.asarray(p.mask, bool)
+            union = int((mask | e.mask).sum())
+            picks[k].append(union > 0 and int((mask & e.mask).sum()) / union >= 0.5)
     result = {}
     for k in kinds:
-        report = evaluate(preds[k], [e.grasps for e in examples], top_k=(1, 5))
-        result[k] = {"top1": report.top1, "top5": report.topk[5], "n": report.n}
+        if not preds[k]:
+            result[k] = {"top1": 0.0, "top5": 0.0, "pick": 0.0, "n": 0}
+            continue
+        report = evaluate(preds[k], truths[k], top_k=(1, 5))
+        result[k] = {"top1": report.top1, "top5": report.topk[5], "pick": float(np.mean(picks[k])), "n": report.n}
     result["top1"] = float(np.mean([result[k]["top1"] for k in kinds]))
     return result
 
@@ -261,18 +305,19 @@ def _initial_model(config: TrainConfig, device, progress: bool):
     from .build import VARIANTS, build_graspsam, init_from_checkpoint, load_graspsam_checkpoint
 
     model, _ = load_graspsam_checkpoint(config.init, device=device)
-    if model.variant == config.variant:
+    if model.variant == config.variant and (model.has_text or not config.text):
         return model
     rgb = VARIANTS[config.variant].rgb_variant
-    if model.variant != rgb:
+    if model.variant not in (rgb, config.variant):
         also = f" or {rgb!r}" if rgb else ""
         raise ValueError(f"init checkpoint {config.init!r} holds variant {model.variant!r}, not {config.variant!r}{also}")
-    new = build_graspsam(config.variant, device=device, freeze_sam=bool(model.build_config.get("freeze_sam", False)))
+    new = build_graspsam(config.variant, device=device, freeze_sam=bool(model.build_config.get("freeze_sam", False)),
+                         text_vocabulary=True if config.text else None)
     report, _ = init_from_checkpoint(new, config.init)
     if progress:
-        print(f"initialised {config.variant} from the {model.variant} checkpoint {config.init}: "
-              f"{len(new.state_dict()) - len(report.skipped)} keys loaded, {len(report.skipped)} new "
-              f"(zero-initialised depth stem): {', '.join(report.skipped)}")
+        print(f"initialised {config.variant}{' with a language path' if config.text else ''} from the {model.variant} "
+              f"checkpoint {config.init}: {len(new.state_dict()) - len(report.skipped)} keys loaded, "
+              f"{len(report.skipped)} new (depth stem, language path)")
     return new
 
 
@@ -293,7 +338,8 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
         model = _initial_model(config, device, progress)
         model.float()
     else:
-        model = build_graspsam(config.variant, sam_checkpoint=config.sam_checkpoint, device=device)
+        model = build_graspsam(config.variant, sam_checkpoint=config.sam_checkpoint, device=device,
+                               text_vocabulary=True if config.text else None)
     params = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(len(train) / config.batch_size)
@@ -306,7 +352,8 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
         state = torch.load(last, map_location=device, weights_only=False)
         old = state["config"]
         old["prompt_kinds"] = list(old["prompt_kinds"])
-        old.setdefault("untried_weight", 1.0)  # checkpoints from before the option
+        old.setdefault("untried_weight", 1.0)  # checkpoints from before the options
+        old.setdefault("text", False)
         if {k: v for k, v in old.items() if k not in _NOT_IN_RESUME_KEY} != _resume_key(config):
             raise ValueError(f"{last} was written by a different training configuration; use another --out")
         if old["epochs"] != config.epochs:
@@ -353,7 +400,8 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
                     "epoch": epoch, "step": step + 1, "rng": rng.bit_generator.state,
                     "torch_rng": torch.get_rng_state(), "losses": losses})
         bar.close()
-        val_result = validate(model, val, seed=config.seed, progress=progress)
+        val_result = validate(model, val, kinds=VAL_PROMPT_KINDS + (("text",) if config.text else ()),
+                              seed=config.seed, progress=progress)
         record = {"epoch": epoch, **{k: float(np.mean([l[k] for l in losses])) for k in losses[0]}, "val": val_result}
         history.append(record)
         if val_result["top1"] > best["top1"]:
@@ -377,11 +425,13 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
 
 
 def evaluate_checkpoint(checkpoint, data, data_format: str = "sim", seed: int = 0, progress: bool = True,
-                        colour_refine: bool = False, variant: str | None = None) -> dict:
-    """Top-1 rectangle accuracy of a GraspSAM checkpoint on every labelled object of a data set,
-    per prompt kind (one point, a box); ``colour_refine`` as in :func:`validate`. The variant
-    is the checkpoint's; ``variant``, when given, must be it (ValueError otherwise). A
-    depth-using checkpoint reads the data set's heights above the table (as training does)."""
+                        colour_refine: bool = False, variant: str | None = None, kinds=None) -> dict:
+    """Top-1 rectangle accuracy and pick rate of a GraspSAM checkpoint on every labelled
+    object of a data set, per prompt kind (:func:`validate`; default kinds: one point and
+    a box, and for a model with a language path also "text" and "text_held_out");
+    ``colour_refine`` as in :func:`validate`. The variant is the checkpoint's;
+    ``variant``, when given, must be it (ValueError otherwise). A depth-using checkpoint
+    reads the data set's heights above the table (as training does)."""
     from graspsim.datasets import open_dataset
 
     from .build import load_graspsam_checkpoint
@@ -390,13 +440,17 @@ def evaluate_checkpoint(checkpoint, data, data_format: str = "sim", seed: int = 
     model, meta = load_graspsam_checkpoint(checkpoint, device=pick_device(None))
     if variant is not None and model.variant != variant:
         raise ValueError(f"checkpoint {str(checkpoint)!r} holds variant {model.variant!r}, not {variant!r}")
+    if kinds is None:
+        kinds = VAL_PROMPT_KINDS + (("text", "text_held_out") if model.has_text else ())
+    kinds = tuple(kinds)
     ds = open_dataset(data_format, data)
-    examples = [e for e in examples_from(ds, ds.items(), heights=model.uses_depth) if len(e.grasps)]
+    uses_text = any(k.startswith("text") for k in kinds)
+    examples = [e for e in examples_from(ds, ds.items(), heights=model.uses_depth, facts=uses_text) if len(e.grasps)]
     if not examples:
         raise ValueError(f"{data}: no objects with masks and positive grasps to evaluate")
-    result = validate(model, examples, seed=seed, progress=progress, colour_refine=colour_refine)
+    result = validate(model, examples, kinds=kinds, seed=seed, progress=progress, colour_refine=colour_refine)
     return {"checkpoint": str(checkpoint), "variant": model.variant, "data": str(data), "examples": len(examples),
-            "colour_refine": bool(colour_refine), **result}
+            "colour_refine": bool(colour_refine), "kinds": list(kinds), **result}
 
 
-__all__ = ["TrainConfig", "evaluate_checkpoint", "grasp_loss", "pick_device", "train_graspsam", "validate"]
+__all__ = ["TrainConfig", "evaluate_checkpoint", "grasp_loss", "pick_device", "text_prompt", "train_graspsam", "validate"]
