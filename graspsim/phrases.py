@@ -224,6 +224,24 @@ def resolve(text: str, objects: list[ObjectFacts]) -> int | None:
     return fits[0].index if fits else None
 
 
+def needs_language(objects: list[ObjectFacts]) -> bool:
+    """True when a scene asks for language: at least two objects, every one sharing its
+    category or its colour with another (so no single word picks it out), and
+    every one singled out by a phrase of :func:`refer` in both phrasings."""
+    if len(objects) < 2:
+        return False
+    for o in objects:
+        if not any(r.index != o.index and (r.category == o.category or (o.colour is not None and r.colour == o.colour))
+                   for r in objects):
+            return False
+        for phrasing in PHRASINGS:
+            try:
+                refer(o.index, objects, np.random.default_rng(0), phrasing)
+            except ValueError:
+                return False
+    return True
+
+
 def scene_facts(scene, masks) -> list[ObjectFacts]:
     """The facts of the visible objects of a scene: ``scene`` a
     :class:`graspsim.scene.SceneSpec` or its dict; ``masks`` object index -> bool
@@ -253,4 +271,5 @@ def scene_facts(scene, masks) -> list[ObjectFacts]:
     return out
 
 
-__all__ = ["CATEGORY_WORDS", "COLOUR_WORDS", "POSITION_WORDS", "QUALIFIER_WORDS", "SIZE_WORDS", "ObjectFacts", "PHRASINGS", "TEMPLATES", "colour_name", "refer", "resolve", "scene_facts"]
+__all__ = ["CATEGORY_WORDS", "COLOUR_WORDS", "POSITION_WORDS", "QUALIFIER_WORDS", "SIZE_WORDS", "ObjectFacts", "PHRASINGS", "TEMPLATES", "colour_name", "needs_language", "refer", "resolve",
+           "scene_facts"]

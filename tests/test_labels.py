@@ -355,3 +355,23 @@ def test_label_a_suite_again_keeps_its_scenes(tmp_path):
     assert all(lab.gripper == "franka" for s in relabelled for lab in s.labels.values())
     with pytest.raises(ValueError, match="exceeds the 100 scenes"):
         LabelConfig(suite="primitives-test", scenes=101).check()
+
+
+def test_text_scenes_ask_for_language(tmp_path):
+    """--text-scenes keeps only scenes where every visible object needs more than one word to be told apart."""
+    from graspsim.phrases import needs_language, scene_facts
+    from graspsim.sim.world import World
+
+    config = LabelConfig(objects="primitives", layout="pile", scenes=1, seed=500000, split="test",
+                         trials_per_object=1, appearance="randomised", text_scenes=True)
+    label_dataset(config, tmp_path / "t", progress=False)
+    (spec,) = load_suite(tmp_path / "t" / "suite.jsonl")
+    with World() as world:
+        from graspsim.sim.scene_builder import build_scene
+
+        build_scene(world, spec.with_labels(None))
+        seg = world.render(None)["segmentation"]
+    facts = scene_facts(spec, {i: seg == i + 1 for i in spec.labels})
+    assert needs_language(facts) and len(facts) >= 2
+    with pytest.raises(ValueError, match="text_scenes draws new scenes"):
+        LabelConfig(suite="primitives-test", text_scenes=True).check()

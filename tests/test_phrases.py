@@ -93,3 +93,14 @@ def test_resolve_reads_back_every_phrase_refer_makes():
                     continue
                 assert resolve(phrase, scene) == target, (phrase, scene)
     assert resolve("the purple spaceship", [facts(0, "box", "red")]) is None
+
+
+def test_needs_language():
+    from graspsim.phrases import needs_language
+
+    assert needs_language([facts(0, "box", "red"), facts(1, "box", "blue", uv=(200, 100))])  # same category
+    assert needs_language([facts(0, "box", "red"), facts(1, "sphere", "red", uv=(200, 100))])  # same colour
+    assert not needs_language([facts(0, "box", "red"), facts(1, "sphere", "blue", uv=(200, 100))])  # one word each
+    assert not needs_language([facts(0, "box", "red")])
+    twins = [facts(0, "box", "red", uv=(100, 100)), facts(1, "box", "red", uv=(105, 104))]
+    assert not needs_language(twins)  # no phrase tells them apart

@@ -162,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="label the scenes of this suite (name or .jsonl) again instead of generating scenes")
     label.add_argument("--appearance", default="catalogue", choices=("catalogue", "randomised"),
                        help="catalogue colours (default) or a randomised appearance per scene (split's held-out rule)")
+    label.add_argument("--text-scenes", action="store_true",
+                       help="keep only scenes that ask for language: every visible object shares its category or "
+                            "colour with another, and a referring phrase singles each out (the text-test suite)")
     label.add_argument("--workers", type=int, default=1, help="worker processes")
     label.add_argument("--backend", default="local", choices=("local", "ray", "serial"), help="as graspsim benchmark")
     label.add_argument("--ray-address", default=None, help="Ray cluster address (default: a local Ray instance)")
@@ -432,7 +435,7 @@ def _label(args) -> int:
     config = LabelConfig(
         objects=args.objects, layout=args.layout, scenes=args.scenes, seed=args.seed, split=args.split,
         object_count=args.object_count, trials_per_object=args.trials_per_object, gripper=args.gripper,
-        appearance=args.appearance, suite=args.suite,
+        appearance=args.appearance, suite=args.suite, text_scenes=args.text_scenes,
     )
     print(format_label_summary(label_dataset(config, args.out, workers=args.workers, progress=not args.quiet,
                                              backend=args.backend, ray_address=args.ray_address)))

@@ -13,6 +13,13 @@ the number of worker processes. Scenes run as tasks of
 out, the others go on. Scenes already complete in the output folder are
 skipped, which is how an interrupted (or partly failed) run resumes (run the
 same command again).
+
+With ``text_scenes`` (``--text-scenes``), scene ``n`` is the first of the scenes
+drawn from ``default_rng([seed + n, TEXT_SCENE_STREAM, attempt])`` (attempt 0,
+1, ...; appearance from ``[seed + n, APPEARANCE_STREAM, attempt]``) whose
+visible objects ask for language (:func:`graspsim.phrases.needs_language`:
+each shares its category or colour with another, and a referring phrase
+singles each out): the scenes of the ``text-test`` suite.
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ class LabelConfig:
     #: a suite (name or .jsonl file) whose scenes are labelled again instead of generated ones:
     #: scene n is the suite's scene n as it stands (objects, poses, appearance)
     suite: str | None = None
+    #: keep only scenes that ask for language (module docstring)
+    text_scenes: bool = False
 
     def object_sets(self) -> list[str]:
         """The object sets of the run: scene ``n`` uses set ``n mod len(sets)``
@@ -63,6 +72,8 @@ class LabelConfig:
         from graspsim.grippers import available_grippers
 
         check_mode(self.appearance)
+        if self.text_scenes and self.suite is not None:
+            raise ValueError("text_scenes draws new scenes: it cannot relabel a suite")
         if self.suite is not None:
             from graspsim import suites
 
@@ -86,7 +97,8 @@ class LabelConfig:
         d = asdict(self)
         if isinstance(d["object_count"], tuple):
             d["object_count"] = list(d["object_count"])
-        for key, default in (("gripper", "franka"), ("appearance", "catalogue"), ("suite", None)):
+        for key, default in (("gripper", "franka"), ("appearance", "catalogue"), ("suite", None),
+                             ("text_scenes", False)):
             if d[key] == default:
                 del d[key]  # data sets written before these options existed stay resumable
         return d
@@ -95,6 +107,32 @@ class LabelConfig:
 _WORKER: dict = {}
 #: second seed word of a scene's appearance draws (the first is the scene's seed)
 APPEARANCE_STREAM = 1
+#: second seed word of the draws of text scenes (``text_scenes``)
+TEXT_SCENE_STREAM = 2
+#: draws tried per text scene before giving up
+TEXT_SCENE_ATTEMPTS = 500
+
+
+def _text_scene(world, config: "LabelConfig", number: int, object_set):
+    """The first drawn scene of number ``number`` that asks for language (module docstring)."""
+    import numpy as np
+
+    from graspsim.phrases import needs_language, scene_facts
+    from graspsim.sim.scene_builder import build_scene, generate_scene, randomise_spec
+    from graspsim.sim.trials import visible_objects
+
+    for attempt in range(TEXT_SCENE_ATTEMPTS):
+        spec = generate_scene(world, object_set, config.layout, config.object_count, config.split,
+                              rng=np.random.default_rng([config.seed + number, TEXT_SCENE_STREAM, attempt]))
+        if config.appearance == "randomised":
+            spec = randomise_spec(spec, np.random.default_rng([config.seed + number, APPEARANCE_STREAM, attempt]),
+                                  config.split)
+        build_scene(world, spec, object_set)
+        seg = world.render(None)["segmentation"]
+        visible = visible_objects(seg, world.objects, config.min_visible_px)
+        if needs_language(scene_facts(spec, {i: seg == i + 1 for i in visible})):
+            return spec
+    raise RuntimeError(f"scene {number}: none of {TEXT_SCENE_ATTEMPTS} drawn scenes asks for language")
 
 
 def _label_one(args) -> dict:
@@ -119,11 +157,15 @@ def _label_one(args) -> dict:
             _WORKER["suite_name"], _WORKER["suite"] = config.suite, suites.load(config.suite)
         spec = _WORKER["suite"][number].with_labels(None)
         object_set = get_object_set(spec.object_set)
+    elif config.text_scenes:
+        sets = config.object_sets()
+        object_set = get_object_set(sets[number % len(sets)])
+        spec = _text_scene(world, config, number, object_set)
     else:
         sets = config.object_sets()
         object_set = get_object_set(sets[number % len(sets)])
         spec = generate_scene(world, object_set, config.layout, config.object_count, config.split, seed=config.seed + number)
-    if config.appearance == "randomised" and config.suite is None:
+    if config.appearance == "randomised" and config.suite is None and not config.text_scenes:
         import numpy as np
 
         from graspsim.sim.scene_builder import randomise_spec
