@@ -9,7 +9,10 @@ the prompt drawn as a channel) and the action (u, v, angle, opening) in
 [-1, 1]^4 (see graspsim.envs.wrappers). The agent is saved to
 ``OUT/model.zip`` every ``--save-every`` steps and at the end; running the
 same command again continues from it. Success over steps is logged to
-``OUT/progress.csv`` (episodes, success rate of the last 100).
+``OUT/progress.csv`` (steps, episodes, success rate of the last 100) and
+drawn as ``OUT/curve.png`` at the end (``--plot-only`` redraws it). The
+saved agent runs as a policy:
+``graspsim benchmark --policy sb3-ppo@OUT/model.zip --suite primitives-test ...``.
 """
 
 from __future__ import annotations
@@ -36,7 +39,11 @@ def main(argv=None) -> None:
     parser.add_argument("--save-every", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--plot-only", action="store_true", help="only redraw OUT/curve.png from OUT/progress.csv")
     args = parser.parse_args(argv)
+    if args.plot_only:
+        plot_progress(args.out, f"{args.algo.upper()} on {args.objects} {args.layout} scenes")
+        return
 
     args.out.mkdir(parents=True, exist_ok=True)
     env = gym.make("graspsim/PromptedGraspImage-v0", objects=args.objects, layout=args.layout, prompt=args.prompt,
@@ -73,6 +80,30 @@ def main(argv=None) -> None:
     model.learn(remaining, callback=Progress(), reset_num_timesteps=False, progress_bar=False)
     model.save(path)
     print(f"saved {path} after {model.num_timesteps} steps")
+    plot_progress(args.out, f"{args.algo.upper()} on {args.objects} {args.layout} scenes")
+
+
+def plot_progress(out: Path, title: str) -> Path:
+    """Draw ``out/progress.csv`` (success rate of the last 100 episodes over environment steps) as ``out/curve.png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in csv.reader(open(out / "progress.csv")) if r]
+    steps = [int(r[0]) for r in rows]
+    rate = [float(r[2]) for r in rows]
+    fig, ax = plt.subplots(figsize=(5, 3.2), dpi=120)
+    ax.plot(steps, rate, lw=1.5)
+    ax.set_xlabel("environment steps (one grasp each)")
+    ax.set_ylabel("lift success, last 100 episodes")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out / "curve.png")
+    plt.close(fig)
+    return out / "curve.png"
 
 
 if __name__ == "__main__":
