@@ -1,6 +1,7 @@
 """GraspSAM training (smoke, resume), offline evaluation, the policy in the env, no-grasp."""
 
 import json
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -98,47 +99,41 @@ def test_training_writes_checkpoints_and_resumes(data, trained, tmp_path, monkey
     whole = TrainConfig(**{**config.__dict__, "out": str(tmp_path / "whole"), "epochs": 2, "batch_size": 1})
     train_graspsam(whole, progress=False)
     parts = TrainConfig(**{**whole.__dict__, "out": str(tmp_path / "parts")})
-    real_validate = train_module.validate
-    calls = []
-
-    def interrupted(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real_validate(*args, **kwargs)
-
-    monkeypatch.setattr(train_module, "validate", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        train_graspsam(parts, progress=False)
-    monkeypatch.setattr(train_module, "validate", real_validate)
-    resumed = train_graspsam(parts, progress=False)
-    assert len(resumed["history"]) == 2
+    _interrupt_then_resume(parts, monkeypatch, train_module, "validate", stop_at_call=2)
     a = torch.load(tmp_path / "whole" / "last.pt", weights_only=False)["model"]
     b = torch.load(tmp_path / "parts" / "last.pt", weights_only=False)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
 
     # interrupted in the middle of the second epoch, just after a mid-epoch save: the same weights again
     mid = TrainConfig(**{**whole.__dict__, "out": str(tmp_path / "mid"), "save_every_steps": 1})
-    real_loss = train_module.grasp_loss
-    losses = []
     per_epoch = -(-len(train_module.load_examples(mid)[0]) // mid.batch_size)
     assert per_epoch >= 2, "the fixture needs two steps per epoch to stop between them"
-
-    def stop_in_epoch_two(*args, **kwargs):
-        losses.append(1)
-        if len(losses) == per_epoch + 2:  # the second step of the second epoch, after the save of its first
-            raise KeyboardInterrupt
-        return real_loss(*args, **kwargs)
-
-    monkeypatch.setattr(train_module, "grasp_loss", stop_in_epoch_two)
-    with pytest.raises(KeyboardInterrupt):
-        train_graspsam(mid, progress=False)
-    monkeypatch.setattr(train_module, "grasp_loss", real_loss)
-    saved = torch.load(tmp_path / "mid" / "last.pt", weights_only=False)
+    # the second step of the second epoch, after the save of its first
+    saved = _interrupt_then_resume(mid, monkeypatch, train_module, "grasp_loss", stop_at_call=per_epoch + 2)
     assert saved["partial"]["epoch"] == 1 and saved["partial"]["step"] == 1
-    assert len(train_graspsam(mid, progress=False)["history"]) == 2
     c = torch.load(tmp_path / "mid" / "last.pt", weights_only=False)["model"]
     assert all(torch.equal(a[k], c[k]) for k in a)
+
+
+def _interrupt_then_resume(config, monkeypatch, module, function: str, stop_at_call: int) -> dict:
+    """Train with ``module.function`` raising KeyboardInterrupt at its ``stop_at_call``-th call, then
+    resume to the end; returns the last.pt the interruption left."""
+    real = getattr(module, function)
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == stop_at_call:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, function, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train_graspsam(config, progress=False)
+    monkeypatch.setattr(module, function, real)
+    left = torch.load(Path(config.out) / "last.pt", weights_only=False)
+    assert len(train_graspsam(config, progress=False)["history"]) == config.epochs
+    return left
 
 
 def test_eval_cli_prints_per_prompt_accuracy(data, trained, capsys):
