@@ -213,6 +213,18 @@ def test_run_saves_the_model_figure(trained, tmp_path):
                  "--episodes", "1", "--out", str(out), "--quiet"]) == 0
     fig = cv2.imread(str(out / "figures" / "episodes" / "graspsam" / "point" / "episode_0000.png"))
     assert fig.shape[0] == 320 and fig.shape[1] == 5 * 320 + 4 * 4  # RGB | prompt | mask | grasp | quality
+    # the record measures the predicted mask against the target's: the same IoU recomputed here
+    (record,) = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
+    env = gym.make("graspsim/PromptedGrasp-v0", layout="single").unwrapped
+    obs, _ = env.reset(seed=record["seed"], options={"prompt": "point"})
+    policy = policies.make("graspsam", checkpoint=f"{config.out}/best.pt")
+    policy.reset(record["seed"])
+    policy.act(obs)
+    mask, target = policy.last_maps["mask"], env.frame["segmentation"] == env.target + 1
+    assert record["target_mask_iou"] == round((mask & target).sum() / (mask | target).sum(), 4)
+    group = json.loads((out / "summary.json").read_text())["groups"]["graspsam/point"]
+    assert group["pick_rate"] == float(record["target_mask_iou"] >= 0.5)
+    env.close()
 
 
 def test_text_prompts_are_grounded_by_the_catalogue(trained, tmp_path):

@@ -19,7 +19,10 @@ z [m], yaw [rad], opening [m], or null), ``success``, ``failure_mode``,
 ``lifted_ids``, the entries of every per-grasp metric
 (:mod:`graspsim.grasp_metrics`; the rectangle metric's ``rect_success`` /
 ``rect_iou`` / ``rect_angle_error_deg``, null when the target is unlabelled), ``timings_ms`` (environment parts and
-``policy_ms``), ``error`` (null, or the text of a crash), ``scene`` (the
+``policy_ms``), ``target_mask_iou`` (when the policy predicts a mask of the
+prompted object, ``last_maps["mask"]``: its IoU with the target's visible
+mask in the observation; a mask IoU of at least 0.5 counts as picking the
+target), ``grounder`` (text prompts: who read the phrase), ``error`` (null, or the text of a crash), ``scene`` (the
 scene spec without labels) and, for ``Declutter-v0`` (where the attempt
 fields above are those of the round's first grasp), ``attempts``,
 ``successes``, ``objects_presented``, ``objects_removed``,
@@ -178,6 +181,20 @@ def _act(env, policy, obs, prompt_kind: str):
     return np.asarray(action, np.float32), (time.perf_counter() - t0) * 1e3
 
 
+def _target_mask_iou(policy, env) -> float | None:
+    """IoU of the policy's predicted mask (``last_maps["mask"]``) with the target's visible
+    mask in the frame the policy acted on; None when the policy predicts no mask."""
+    mask = (getattr(policy, "last_maps", None) or {}).get("mask")
+    if mask is None or env.target is None:
+        return None
+    mask = np.asarray(mask, bool)
+    target = env.frame["segmentation"] == env.target + 1
+    if mask.shape != target.shape:
+        return None
+    union = int((mask | target).sum())
+    return round(int((mask & target).sum()) / union, 4) if union else 0.0
+
+
 def _attempt_fields(info: dict) -> dict:
     return {
         "grasp": None if np.isnan(info["grasp"]).any() else np.round(info["grasp"], 5).tolist(),
@@ -213,8 +230,11 @@ def run_episode(task: EpisodeTask) -> dict:
     first_obs, first_prompt = obs, env.prompt
     env.record_replay = task.video is not None
     action, policy_ms = _act(env, policy, obs, task.prompt)
+    iou = _target_mask_iou(policy, env)
     obs, _, terminated, truncated, info = env.step(action)
     record.update(action=np.round(action.astype(float), 4).tolist(), **_attempt_fields(info))
+    if iou is not None:
+        record["target_mask_iou"] = iou
     if task.video is not None:
         env.record_replay = False
         if env.last_replay and (task.video_mode == "all" or not info["success"]):

@@ -274,6 +274,9 @@ def format_summary(summary: dict) -> str:
             "failure modes: " + ", ".join(f"{k}={v}" for k, v in g["failure_modes"].items()),
             f"policy latency: p50 {g['policy_latency_ms']['p50']:.1f} ms, p95 {g['policy_latency_ms']['p95']:.1f} ms",
         ]
+        if "pick_rate" in g:
+            lines.append(f"target picked (predicted mask IoU >= 0.5): {g['pick_rate']:.3f}, "
+                         f"mean mask IoU {g['mean_target_mask_iou']:.3f}")
         if "declutter_rate" in g:
             lines.append(f"grasp success rate {g['grasp_success_rate']:.3f} over {g['attempts']} attempts, "
                          f"declutter rate {g['declutter_rate']:.3f}")

@@ -112,6 +112,10 @@ def summarise_group(records: list[dict], errors: int = 0) -> dict:
         group["agreement_rate"] = rect["agreement_rate"]
     if records:
         group["gripper"] = records[0].get("gripper", "franka")
+    ious = [r["target_mask_iou"] for r in records if r.get("target_mask_iou") is not None]
+    if ious:  # policies that predict the target's mask: how often it is the target (IoU >= 0.5)
+        group["pick_rate"] = float(np.mean([v >= 0.5 for v in ious]))
+        group["mean_target_mask_iou"] = float(np.mean(ious))
     if records and records[0].get("grounder") is not None:
         from graspsim.grounding import ORACLE_GROUNDERS
 
