@@ -13,6 +13,8 @@ Made with (see docs/architecture.md, "Labelled test suites"):
         --scenes 100 --seed 300000 --workers 2 --out data/suite-appearance-test
     graspsim label --objects procedural --layout pile --split test --appearance randomised \\
         --scenes 100 --seed 400000 --workers 2 --out data/suite-procedural-test
+    graspsim label --objects primitives,procedural --layout pile --split test --appearance randomised \\
+        --text-scenes --scenes 100 --seed 500000 --workers 1 --out data/suite-text-test
     cp data/suite-<name>[-v2]/suite.jsonl graspsim/data/suites/<name>.jsonl
 """
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 SUITE_DIR = Path(__file__).parent / "data" / "suites"
-SUITES = ("primitives-test", "random-urdfs-test", "appearance-test", "procedural-test")
+SUITES = ("primitives-test", "random-urdfs-test", "appearance-test", "procedural-test", "text-test")
 
 
 def suite_path(name_or_path) -> Path:

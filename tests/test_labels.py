@@ -275,7 +275,7 @@ def test_export_sim_dataset_to_jacquard(tiny_dataset, tmp_path, capsys):
     assert main(["export", "--format", "jacquard", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "k")]) == 2
 
 
-@pytest.mark.parametrize("name", ["primitives-test", "random-urdfs-test", "appearance-test", "procedural-test"])
+@pytest.mark.parametrize("name", ["primitives-test", "random-urdfs-test", "appearance-test", "procedural-test", "text-test"])
 def test_shipped_suites_are_densely_labelled_test_split_scenes(name):
     from graspsim import suites
     from graspsim.appearance import held_out_parts
@@ -290,11 +290,22 @@ def test_shipped_suites_are_densely_labelled_test_split_scenes(name):
     labels = [lab for s in scenes for lab in s.labels.values()]
     assert sum(len(lab.positive) for lab in labels) > 0 and sum(len(lab.negative) for lab in labels) > 0
     assert np.mean([len(lab.positive) + len(lab.negative) for lab in labels]) >= 25  # dense: ~32 trials per object
-    if name in ("appearance-test", "procedural-test"):
+    if name in ("appearance-test", "procedural-test", "text-test"):
         assert all(s.appearance is not None for s in scenes)
         assert any(held_out_parts(s.appearance) for s in scenes)  # appearance the train split never shows
     if name == "appearance-test":
         assert {s.object_set for s in scenes} == {"primitives", "random-urdfs"}
+    if name == "text-test":  # every scene asks for language (checked on a few: each needs a render)
+        from graspsim.phrases import needs_language, scene_facts
+        from graspsim.sim.scene_builder import build_scene
+        from graspsim.sim.world import World
+
+        assert {s.object_set for s in scenes} == {"primitives", "procedural"}
+        with World() as world:
+            for spec in scenes[:5]:
+                build_scene(world, spec.with_labels(None))
+                seg = world.render(None)["segmentation"]
+                assert needs_language(scene_facts(spec, {i: seg == i + 1 for i in spec.labels}))
     with pytest.raises(ValueError, match="suite must be one of"):
         suites.load("no-such-suite")
 

@@ -57,7 +57,9 @@ def _add_episode_args(p: argparse.ArgumentParser, repeat_prompt: bool = False) -
     _add_scene_args(p, repeat_prompt)
     p.add_argument("--episodes", type=int, default=None, help="episodes (default: 20, or every scene of --suite)")
     p.add_argument("--policy-kwargs", default=None, help='JSON keyword arguments for the policies, e.g. \'{"top_k": 3}\'')
-    p.add_argument("--suite", default=None, help="replay a labelled suite (primitives-test, random-urdfs-test or a .jsonl file)")
+    from graspsim.suites import SUITES
+
+    p.add_argument("--suite", default=None, help=f"replay a labelled suite ({', '.join(SUITES)}, or a .jsonl file)")
     p.add_argument("--label-targets", action="store_true",
                    help="label each generated scene's target by trials on the fly (rectangle metric; slow)")
     p.add_argument("--out", type=Path, default=None, help="output folder (episodes.jsonl, summary.json, report.md, figures/)")
