@@ -1,0 +1,28 @@
+#!/bin/bash
+# Mutation-test one module with chosen test files, in a copy of the tree (the checkout stays clean):
+#   docs/mutate_module.sh NAME "module.glob*" SOURCE_PATH TEST_FILE [TEST_FILE ...]
+#   docs/mutate_module.sh prompts "graspsim.prompts*" graspsim/prompts.py tests/test_prompts.py tests/test_envs.py
+# The copy is $MUT_DIR/NAME (default /tmp/graspsim-mut/NAME); it ends with summary.txt (mutmut's counts)
+# and mutmut-results.txt (every mutant's fate). One core, three hours at most.
+set -e
+name=$1; glob=$2; src=$3; shift 3
+tests=$(printf '"%s", ' "$@")
+root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
+dir=${MUT_DIR:-/tmp/graspsim-mut}/$name
+rm -rf "$dir" && mkdir -p "$dir"
+cd "$root" && git ls-files | tar -cf - -T - | tar -xf - -C "$dir"
+cd "$dir"
+python - "$src" "$tests" <<'PY'
+import re, sys
+src, tests = sys.argv[1], sys.argv[2]
+s = open("pyproject.toml").read()
+s = re.sub(r"source_paths = \[[^\]]*\]", f'source_paths = ["{src}"]', s)
+s = re.sub(r"pytest_add_cli_args_test_selection = \[[^\]]*\]", f"pytest_add_cli_args_test_selection = [{tests}]", s)
+open("pyproject.toml", "w").write(s)
+PY
+export OMP_NUM_THREADS=1
+timeout 10800 mutmut run --max-children 1 "$glob" > mutmut-run.log 2>&1 || true
+mutmut results --all true > mutmut-results.txt 2>&1 || true
+mutmut export-cicd-stats > /dev/null 2>&1 || true
+cat mutants/mutmut-cicd-stats.json > summary.txt 2>/dev/null || echo "no stats" > summary.txt
+cat summary.txt
