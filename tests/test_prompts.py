@@ -135,3 +135,28 @@ def test_make_prompt_every_kind():
         make_prompt("text", mask, "red box?", rng)
     with pytest.raises(ValueError, match="prompt must be one of"):
         make_prompt("wave", mask, "", rng)
+
+
+def test_make_prompt_exact_rules():
+    """Kinds, dtypes, defaults and sampling rules that decide a prompt, one by one."""
+    mask = np.zeros((20, 30), np.uint8)  # an integer mask is read as bool
+    mask[5:9, 10:16] = 1
+    rng = np.random.default_rng(3)
+    pt = make_prompt("point", mask, "", rng)
+    assert pt.kind == "point" and pt.points.dtype == np.float32 and pt.labels.dtype == np.int64
+    assert (pt.points == np.round(pt.points)).all()  # a mask pixel, not a noisy centroid
+    assert make_prompt("mask", mask, "", rng).mask.dtype == bool
+    assert len(make_prompt("points", mask, "", rng).points) == 3  # the default n_points
+    assert len(make_prompt("points", mask, "", rng, n_points=MAX_POINTS).points) == MAX_POINTS
+    ten = np.zeros((4, 4), bool)
+    ten.flat[:10] = True
+    for seed in range(5):  # as many points as pixels: each pixel once
+        pts = make_prompt("points", ten, "", np.random.default_rng(seed), n_points=10).points
+        assert len({tuple(p) for p in pts.tolist()}) == 10
+    # gaze: the visible centroid plus N(0, gaze_noise_px) per axis, 8 px by default
+    gaze = make_prompt("gaze", mask, "", np.random.default_rng(7))
+    expected = np.array([12.5, 6.5]) + np.random.default_rng(7).normal(0.0, 8.0, size=2)
+    np.testing.assert_allclose(gaze.points[0], np.clip(expected, 0, [29, 19]), atol=1e-4)
+    assert gaze.kind == "gaze" and gaze.labels.tolist() == [1]
+    with pytest.raises(ValueError, match="^make_prompt: the target is not visible \\(empty mask\\)$"):
+        make_prompt("box", np.zeros((4, 4), bool), "", rng)
