@@ -160,3 +160,35 @@ def test_make_prompt_exact_rules():
     assert gaze.kind == "gaze" and gaze.labels.tolist() == [1]
     with pytest.raises(ValueError, match="^make_prompt: the target is not visible \\(empty mask\\)$"):
         make_prompt("box", np.zeros((4, 4), bool), "", rng)
+
+
+def test_observation_dtypes_space_bounds_and_kinds_made():
+    space = prompt_space(6, 8)
+    for key, dtype in (("points", np.float32), ("labels", np.int64), ("box", np.float32), ("mask", np.uint8),
+                       ("text", np.uint8)):
+        assert space[key].dtype == dtype, key
+    assert space["points"].low.min() == -1.0 and space["mask"].high.max() == 1
+    for p in _prompts():
+        obs = p.to_observation((6, 8))
+        assert obs["points"].dtype == np.float32 and obs["labels"].dtype == np.int64
+        assert obs["box"].dtype == np.float32 and obs["mask"].dtype == np.uint8
+    back = Prompt.from_observation({**_prompts()[2].to_observation((6, 8)),
+                                    "points": np.zeros((MAX_POINTS, 2)), "box": np.array([1, 2, 6, 5], np.int64)})
+    assert back.points.dtype == np.float32 and back.box.dtype == np.float32
+    mask = np.zeros((20, 30), bool)
+    mask[5:9, 10:16] = True
+    rng = np.random.default_rng(0)
+    for kind in ("box", "mask", "text"):
+        made = make_prompt(kind, mask, "red box", rng)
+        assert made.kind == kind
+    assert make_prompt("box", mask, "", rng).box.dtype == np.float32
+    gaze = make_prompt("gaze", mask, "", rng)
+    assert gaze.points.dtype == np.float32 and gaze.labels.dtype == np.int64
+    # a gaze far outside lands on the image's last pixel centre, or on its first
+    corner = np.zeros((20, 30), bool)
+    corner[19, 29] = True
+    far = make_prompt("gaze", corner, "", np.random.default_rng(0), gaze_noise_px=1e6)
+    assert far.points[0].tolist() in ([0.0, 0.0], [29.0, 0.0], [0.0, 19.0], [29.0, 19.0])
+    ends = {tuple(make_prompt("gaze", corner, "", np.random.default_rng(s), gaze_noise_px=1e6).points[0].tolist())
+            for s in range(40)}
+    assert ends == {(0.0, 0.0), (29.0, 0.0), (0.0, 19.0), (29.0, 19.0)}
