@@ -192,3 +192,15 @@ def test_observation_dtypes_space_bounds_and_kinds_made():
     ends = {tuple(make_prompt("gaze", corner, "", np.random.default_rng(s), gaze_noise_px=1e6).points[0].tolist())
             for s in range(40)}
     assert ends == {(0.0, 0.0), (29.0, 0.0), (0.0, 19.0), (29.0, 19.0)}
+
+
+def test_observation_copies_and_casts_what_it_is_given():
+    wide = Prompt("box", box=np.array([1.0, 2.0, 6.0, 5.0], np.float64))
+    assert wide.to_observation((6, 8))["box"].dtype == np.float32  # cast to the space's dtype
+    as_uint8 = np.zeros((6, 8), np.uint8)
+    as_uint8[2, 3] = 1
+    p = Prompt("mask", mask=as_uint8)
+    obs = p.to_observation((6, 8))
+    obs["mask"][:] = 1
+    assert as_uint8.sum() == 1  # a copy even when no cast is needed
+    assert decode_text([104, 105, 0, 0]) == "hi"  # a list of codes reads as bytes
