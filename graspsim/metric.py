@@ -525,3 +525,17 @@ def evaluate(predictions, ground_truth, top_k=(1, 5), angle_threshold_deg=30.0, 
         n_without_prediction=int((pred_count == 0).sum()),
         n_without_ground_truth=int((gt_count == 0).sum()),
     )
+
+
+#: a predicted object mask "picks" the object when its IoU with the object's mask is at least this
+PICK_IOU = 0.5
+
+
+def mask_iou(a, b) -> float:
+    """IoU of two boolean (H, W) masks (0 when both are empty); the measure behind the
+    pick rate of prompted segmentation (``>= PICK_IOU``), beside the rectangle metric."""
+    a, b = np.asarray(a, bool), np.asarray(b, bool)
+    if a.shape != b.shape:
+        raise ValueError(f"masks of shapes {a.shape} and {b.shape} cannot be compared")
+    union = int((a | b).sum())
+    return int((a & b).sum()) / union if union else 0.0

@@ -29,6 +29,7 @@ Conventions: image coordinates in pixels, u right, v down; sizes in metres.
 from __future__ import annotations
 
 import colorsys
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +68,16 @@ COLOUR_WORDS = ("red", "orange", "yellow", "green", "blue", "purple", "pink", "b
 SIZE_WORDS = ("small", "large")
 POSITION_WORDS = ("leftmost", "rightmost", "topmost", "bottommost")
 QUALIFIER_WORDS = SIZE_WORDS + POSITION_WORDS + ("next", "to", "the")
+#: each position word's image axis (0: u, 1: v) and direction (-1: smallest first)
+_POSITION_RULES = tuple(zip(POSITION_WORDS, (0, 0, 1, 1), (-1, 1, -1, 1)))
+_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def words(text: str) -> list[str]:
+    """The lower-cased words of a phrase (letters, digits, inner hyphens: "t-bar");
+    punctuation dropped. The one reading of phrases: :func:`resolve` and GraspSAM's
+    tokenizer both use it."""
+    return _WORD.findall(str(text).lower())
 #: a size word needs the object this many times smaller / larger than every rival
 SIZE_RATIO = 1.3
 #: a position word needs the object this many pixels ahead of the next rival
@@ -118,8 +129,8 @@ class ObjectFacts:
 def _word(category: str, phrasing: str, rng: np.random.Generator) -> str:
     if category not in CATEGORY_WORDS:
         raise ValueError(f"no words for category {category!r}; known: {sorted(CATEGORY_WORDS)}")
-    words = CATEGORY_WORDS[category][PHRASINGS.index(phrasing)]
-    return words[int(rng.integers(len(words)))]
+    options = CATEGORY_WORDS[category][PHRASINGS.index(phrasing)]
+    return options[int(rng.integers(len(options)))]
 
 
 def _named(facts: ObjectFacts, word: str) -> str:
@@ -133,7 +144,7 @@ def _superlative(target: ObjectFacts, rivals: list[ObjectFacts]) -> str | None:
     if target.size_m >= SIZE_RATIO * max(sizes):
         return SIZE_WORDS[1]
     u, v = target.centre_uv
-    for word, key, sign in zip(POSITION_WORDS, (0, 0, 1, 1), (-1, 1, -1, 1)):
+    for word, key, sign in _POSITION_RULES:
         mine = sign * (u, v)[key]
         if all(mine >= sign * r.centre_uv[key] + POSITION_MARGIN_PX for r in rivals):
             return word
@@ -180,7 +191,7 @@ def refer(target: int, objects: list[ObjectFacts], rng: np.random.Generator, phr
 
 
 def _mentions(text_words: list[str], phrase: str) -> bool:
-    w = phrase.lower().split()
+    w = words(phrase)
     return any(text_words[i:i + len(w)] == w for i in range(len(text_words) - len(w) + 1))
 
 
@@ -197,7 +208,7 @@ def _described(text_words: list[str], objects: list[ObjectFacts]) -> list[Object
             fits = [min(fits, key=lambda o: o.size_m)]
         elif SIZE_WORDS[1] in text_words:
             fits = [max(fits, key=lambda o: o.size_m)]
-        for word, key, sign in zip(POSITION_WORDS, (0, 0, 1, 1), (-1, 1, -1, 1)):
+        for word, key, sign in _POSITION_RULES:
             if word in text_words:
                 fits = [max(fits, key=lambda o: sign * o.centre_uv[key])]
     return fits
@@ -209,9 +220,7 @@ def resolve(text: str, objects: list[ObjectFacts]) -> int | None:
     grounder --, or None when no object fits. A relation ("... next to the green
     sphere") picks, among the objects the first part fits, the one nearest to the
     object the second part names. Ties: the first object in ``objects`` order."""
-    import re
-
-    text_words = re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)*", str(text).lower())
+    text_words = words(text)
     if "next" in text_words and text_words[text_words.index("next") + 1:text_words.index("next") + 2] == ["to"]:
         cut = text_words.index("next")
         fits = _described(text_words[:cut], objects)
@@ -272,4 +281,4 @@ def scene_facts(scene, masks) -> list[ObjectFacts]:
 
 
 __all__ = ["CATEGORY_WORDS", "COLOUR_WORDS", "POSITION_WORDS", "QUALIFIER_WORDS", "SIZE_WORDS", "ObjectFacts", "PHRASINGS", "TEMPLATES", "colour_name", "needs_language", "refer", "resolve",
-           "scene_facts"]
+           "scene_facts", "words"]

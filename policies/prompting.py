@@ -55,6 +55,12 @@ def _empty() -> dict:
     return {"points": None, "labels": None, "box": None, "mask": None}
 
 
+def text_prompt_arrays(text: str) -> dict:
+    """The prompt arrays of a phrase read by a model's own language path: no points, box or
+    mask, only ``text`` (:func:`.graspsam.inference.predict` passes it to the model)."""
+    return {**_empty(), "text": text}
+
+
 def check_points(points, labels, image_shape) -> tuple[np.ndarray, np.ndarray]:
     """Validated (N, 2) float32 points and (N,) int64 labels; padding (label -1) dropped."""
     h, w = check_hw(image_shape, "image_shape")

@@ -164,12 +164,12 @@ class GraspSAMPolicy(GroundedPolicy):
     def act(self, observation: dict) -> np.ndarray:
         from .colour_refine import refine_prediction
         from .inference import QUALITY_THRESHOLD, predict
-        from graspsim.policies.prompting import prompt_arrays
+        from graspsim.policies.prompting import prompt_arrays, text_prompt_arrays
 
         rgb = np.asarray(observation["rgb"], np.uint8)
         prompt = Prompt.from_observation(observation["prompt"])
         if prompt.kind == "text" and self.grounder_name == "model":
-            arrays = {"points": None, "labels": None, "box": None, "mask": None, "text": prompt.text}
+            arrays = text_prompt_arrays(prompt.text)
         else:
             arrays = prompt_arrays(prompt, rgb.shape[:2], self.grounder, self.context, rgb)
         embedding = self._encode(rgb, observation)

@@ -23,10 +23,10 @@ that attend over the words (padding masked) and become the prompt tokens
 
 from __future__ import annotations
 
-import re
-
 import torch
 from torch import nn
+
+from graspsim.phrases import words
 
 #: words a phrase keeps; prompt tokens the encoder emits; Transformer layers and heads
 MAX_WORDS = 16
@@ -34,12 +34,6 @@ TEXT_TOKENS = 4
 LAYERS = 2
 HEADS = 4
 PAD, UNK = "<pad>", "<unk>"
-_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-
-
-def words(text: str) -> list[str]:
-    """The tokenizer's words of ``text`` (lower-cased; punctuation dropped)."""
-    return _WORD.findall(str(text).lower())
 
 
 def training_vocabulary() -> tuple[str, ...]:

@@ -227,7 +227,8 @@ def validate(model, examples, kinds=VAL_PROMPT_KINDS, seed: int = 0, progress: b
     instead of the model's plain decoding."""
     from tqdm import tqdm
 
-    from graspsim.metric import evaluate
+    from graspsim.metric import PICK_IOU, evaluate, mask_iou
+    from graspsim.policies.prompting import text_prompt_arrays
 
     from .colour_refine import refine_prediction
     from .inference import QUALITY_THRESHOLD, TOP_K, predict
@@ -252,7 +253,7 @@ def validate(model, examples, kinds=VAL_PROMPT_KINDS, seed: int = 0, progress: b
                 phrase = text_prompt(e, rng, "held_out" if k == "text_held_out" else "train")
                 if phrase is None:
                     continue
-                prompt = {"points": None, "labels": None, "box": None, "mask": None, "text": phrase}
+                prompt = text_prompt_arrays(phrase)
             else:
                 prompt = val_prompt(e, k, rng)
             p = predict(model, emb, prompt, e.mask.shape, jaw_px=e.jaw_px)
@@ -260,9 +261,7 @@ def validate(model, examples, kinds=VAL_PROMPT_KINDS, seed: int = 0, progress: b
                 refine_prediction(model, p, e.rgb, prompt, TOP_K, QUALITY_THRESHOLD, jaw_px=e.jaw_px)
             preds[k].append(p.rects)
             truths[k].append(e.grasps)
-            mask = np.asarray(p.mask, bool)
-            union = int((mask | e.mask).sum())
-            picks[k].append(union > 0 and int((mask & e.mask).sum()) / union >= 0.5)
+            picks[k].append(mask_iou(p.mask, e.mask) >= PICK_IOU)
     result = {}
     for k in kinds:
         if not preds[k]:

@@ -184,15 +184,15 @@ def _act(env, policy, obs, prompt_kind: str):
 def _target_mask_iou(policy, env) -> float | None:
     """IoU of the policy's predicted mask (``last_maps["mask"]``) with the target's visible
     mask in the frame the policy acted on; None when the policy predicts no mask."""
+    from graspsim.metric import mask_iou
+
     mask = (getattr(policy, "last_maps", None) or {}).get("mask")
     if mask is None or env.target is None:
         return None
-    mask = np.asarray(mask, bool)
     target = env.frame["segmentation"] == env.target + 1
-    if mask.shape != target.shape:
+    if np.shape(mask) != target.shape:
         return None
-    union = int((mask | target).sum())
-    return round(int((mask & target).sum()) / union, 4) if union else 0.0
+    return round(mask_iou(mask, target), 4)
 
 
 def _attempt_fields(info: dict) -> dict:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .episode import safe_name
 from .store import write_text_atomic
-from .summary import prompt_label
+from .summary import grounder_label, prompt_label
 
 EXAMPLES_PER_KIND = 3
 
@@ -268,7 +268,7 @@ def format_summary(summary: dict) -> str:
     for name, g in summary["groups"].items():
         lo, hi = g["success_ci95"]
         lines += [
-            f"== {name}" + (f" (grounder: {prompt_label(g)[len(g['prompt']) + 2:-1]})" if g.get("grounder") else ""),
+            f"== {name}" + (f" (grounder: {grounder_label(g)})" if g.get("grounder") else ""),
             f"success rate: {g['success_rate']:.3f} ({g['successes']}/{g['episodes']}), 95% CI {lo:.3f}–{hi:.3f}"
             + (f"; {g['errors']} error(s)" if g["errors"] else ""),
             "failure modes: " + ", ".join(f"{k}={v}" for k, v in g["failure_modes"].items()),

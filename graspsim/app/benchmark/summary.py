@@ -114,7 +114,9 @@ def summarise_group(records: list[dict], errors: int = 0) -> dict:
         group["gripper"] = records[0].get("gripper", "franka")
     ious = [r["target_mask_iou"] for r in records if r.get("target_mask_iou") is not None]
     if ious:  # policies that predict the target's mask: how often it is the target (IoU >= 0.5)
-        group["pick_rate"] = float(np.mean([v >= 0.5 for v in ious]))
+        from graspsim.metric import PICK_IOU
+
+        group["pick_rate"] = float(np.mean([v >= PICK_IOU for v in ious]))
         group["mean_target_mask_iou"] = float(np.mean(ious))
     if records and records[0].get("grounder") is not None:
         from graspsim.grounding import ORACLE_GROUNDERS
@@ -130,15 +132,20 @@ def summarise_group(records: list[dict], errors: int = 0) -> dict:
     return group
 
 
+def grounder_label(group: dict) -> str | None:
+    """A text group's grounder as tables show it ("catalogue, oracle", "model"), or None."""
+    if group.get("grounder") is None:
+        return None
+    from graspsim.grounding import ORACLE_GROUNDERS
+
+    return group["grounder"] + (", oracle" if group["grounder"] in ORACLE_GROUNDERS else "")
+
+
 def prompt_label(group: dict) -> str:
     """A group's prompt as tables show it: text prompts name their grounder, and an
     oracle grounder says so ("text (catalogue, oracle)")."""
-    if group.get("grounder") is None:
-        return str(group["prompt"])
-    from graspsim.grounding import ORACLE_GROUNDERS
-
-    oracle = ", oracle" if group["grounder"] in ORACLE_GROUNDERS else ""
-    return f"{group['prompt']} ({group['grounder']}{oracle})"
+    grounder = grounder_label(group)
+    return str(group["prompt"]) if grounder is None else f"{group['prompt']} ({grounder})"
 
 
 def summarise(records: list[dict], elapsed_s: float) -> dict:
