@@ -364,6 +364,16 @@ def test_text_training_and_the_models_own_language_path(data, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert " text: top-1" in printed and "text_held_out: top-1" in printed and "pick " in printed
 
+    # --text-grounding fine-tunes that language path with its grounding map (new keys, the rest loaded)
+    from graspsim.policies.graspsam.build import load_graspsam_checkpoint
+
+    grounded = TrainConfig(data=str(data), out=str(tmp_path / "ground"), epochs=1, batch_size=2, val_fraction=0.34,
+                           seed=0, text=True, text_grounding=True, prompt_kinds=("text",), init=best)
+    g_summary = train_graspsam(grounded, progress=False)
+    assert g_summary["history"][0]["ground"] > 0
+    tuned, _ = load_graspsam_checkpoint(g_summary["best_checkpoint"])
+    assert tuned.text_encoder.grounding and tuned.text_encoder.vocabulary == policy.model.text_encoder.vocabulary
+
     # phrases follow augmentation: "leftmost" before a flip is "rightmost" after it
     from graspsim.datasets import open_dataset
     from graspsim.policies.graspsam.examples import examples_from

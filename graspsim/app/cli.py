@@ -204,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     tg.add_argument("--text", action="store_true",
                     help="give the model its own language path and train it on referring phrases too "
                          "(add text to --prompt-kinds)")
+    tg.add_argument("--text-grounding", action="store_true",
+                    help="the language path also gets its grounding map, matched against the image and trained on "
+                         "the target's mask (implies --text)")
     tg.add_argument("--untried-weight", type=float, default=1.0,
                     help="quality-loss weight on object pixels no physics-tried rectangle covers (1: the published loss)")
     tg.add_argument("--max-examples", type=int, default=None,
@@ -461,7 +464,8 @@ def _train(args) -> int:
         variant=args.variant, sam_checkpoint=args.sam_checkpoint, epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, seed=args.seed, device=args.device, init=args.init, untried_weight=args.untried_weight,
         prompt_kinds=tuple(k.strip() for k in args.prompt_kinds.split(",") if k.strip()), max_examples=args.max_examples,
-        text=args.text,
+        text=args.text or args.text_grounding,
+        text_grounding=args.text_grounding,
         save_every_steps=args.save_every,
     )
     s = train_graspsam(config, progress=not args.quiet)

@@ -243,6 +243,7 @@ def build_graspsam(
     device: Optional[Union[str, torch.device]] = None,
     freeze_sam: Optional[bool] = None,
     text_vocabulary: Optional[Sequence[str]] = None,
+    text_grounding: bool = False,
 ) -> GraspSAM:
     """Build GraspSAM ``variant`` (a key of :data:`VARIANTS`).
 
@@ -258,6 +259,8 @@ def build_graspsam(
             :class:`~.text_encoder.TextEncoder` over these words (``True``: the
             training vocabulary of :func:`~.text_encoder.training_vocabulary`);
             None: no language path.
+        text_grounding: give the language path its grounding map
+            (:mod:`.text_encoder`); needs ``text_vocabulary``.
 
     The returned model is in eval mode; ``model.build_config`` holds the
     keyword arguments stored in our checkpoints.
@@ -289,11 +292,13 @@ def build_graspsam(
         iou_head_hidden_dim=spec.iou_head_hidden_dim,
     )
     text_encoder = None
+    if text_grounding and text_vocabulary is None:
+        raise ValueError("text_grounding needs a language path (text_vocabulary)")
     if text_vocabulary is not None:
         from .text_encoder import TextEncoder, training_vocabulary
 
         vocabulary = training_vocabulary() if text_vocabulary is True else tuple(text_vocabulary)
-        text_encoder = TextEncoder(vocabulary, spec.prompt_dim)
+        text_encoder = TextEncoder(vocabulary, spec.prompt_dim, grounding=bool(text_grounding))
     model = GraspSAM(encoder, prompt_encoder, decoder, variant=variant, text_encoder=text_encoder)
     if device is not None:
         model.to(device)
@@ -306,6 +311,8 @@ def build_graspsam(
     model.build_config = {"variant": variant, "freeze_sam": bool(freeze_sam)}
     if text_encoder is not None:
         model.build_config["text_vocabulary"] = list(text_encoder.vocabulary)
+        if text_encoder.grounding:
+            model.build_config["text_grounding"] = True
     return model
 
 
@@ -512,9 +519,11 @@ def load_graspsam_checkpoint(
     variant = config.pop("variant", obj.get("variant"))
     freeze = bool(config.pop("freeze_sam", False))
     vocabulary = config.pop("text_vocabulary", None)
+    grounding = bool(config.pop("text_grounding", False))
     if config:
         raise ValueError(f"{source}: unknown build options in checkpoint config: {sorted(config)}")
-    model = build_graspsam(variant, device=device, freeze_sam=freeze, text_vocabulary=vocabulary)
+    model = build_graspsam(variant, device=device, freeze_sam=freeze, text_vocabulary=vocabulary,
+                           text_grounding=grounding)
     _, metadata = load_graspsam_weights(model, obj, strict=strict)
     return model, metadata
 

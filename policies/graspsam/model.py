@@ -196,12 +196,15 @@ class GraspOutput:
         grasp_maps: ``B×4×S×S`` (quality, cos 2θ, sin 2θ, width); see module doc.
         iou_pred: ``B×1`` SAM's IoU prediction for its single-mask output.
         sam_mask_logits: ``B×1×S×S`` SAM's own single-mask logits.
+        grounding_logits: ``B×h×w`` the language path's grounding map (text
+            prompts to a model whose text encoder has one), else None.
     """
 
     mask_logits: torch.Tensor
     grasp_maps: torch.Tensor
     iou_pred: torch.Tensor
     sam_mask_logits: torch.Tensor
+    grounding_logits: Optional[torch.Tensor] = None
 
     @property
     def quality(self) -> torch.Tensor:
@@ -458,7 +461,8 @@ class GraspSAM(nn.Module):
                 frame); bool -> ±MASK_PROMPT_LOGIT, float = logits.
             texts: ``B`` phrases (models with a language path, ``has_text``):
                 their :class:`~.text_encoder.TextEncoder` tokens join the sparse
-                prompt tokens.
+                prompt tokens, and its grounding map, when it has one, the
+                dense prompt (so texts do not combine with ``mask_prompts``).
 
         ``B`` must equal ``Be``, or ``Be`` is 1 (one image, ``B`` prompt sets).
         With no prompt at all, one unprompted decode per image. ``mask_decoder``:
@@ -508,6 +512,8 @@ class GraspSAM(nn.Module):
             batches.append(text_tokens.shape[0])
         if len(set(batches)) > 1:
             raise ValueError(f"prompt batch sizes differ: {batches}")
+        if text_tokens is not None and mask_arg is not None and self.text_encoder.grounding:
+            raise ValueError("texts and mask_prompts cannot be combined: the text's grounding map is the dense prompt")
         b = batches[0] if batches else embedding.batch_size
         if embedding.batch_size not in (1, b):
             raise ValueError(f"embedding batch {embedding.batch_size} does not match prompt batch {b}")
@@ -519,15 +525,20 @@ class GraspSAM(nn.Module):
             sparse = torch.cat([sparse, text_tokens.to(sparse.dtype)], dim=1)
         if dense.shape[0] != b:
             dense = dense.expand(b, -1, -1, -1)
+        image_pe = pe.get_dense_pe() if embedding.image_pe is None else embedding.image_pe
+        grounding = None
+        if text_tokens is not None and self.text_encoder.grounding:
+            grounding = self.text_encoder.grounding_logits(text_tokens, embedding.image_embedding, image_pe)
+            dense = dense + self.text_encoder.grounding_prompt(grounding).to(dense.dtype)
         out = (mask_decoder or self.mask_decoder)(
             image_embeddings=embedding.image_embedding,
             early_features=embedding.early_feature,
-            image_pe=pe.get_dense_pe() if embedding.image_pe is None else embedding.image_pe,
+            image_pe=image_pe,
             sparse_prompt_embeddings=sparse,
             dense_prompt_embeddings=dense,
             hq_features=embedding.hq_features,
         )
-        return GraspOutput(out.mask_logits, out.grasp_maps, out.iou_pred, out.sam_mask_logits)
+        return GraspOutput(out.mask_logits, out.grasp_maps, out.iou_pred, out.sam_mask_logits, grounding)
 
     def forward(self, images: ArrayLike, heights: Optional[ArrayLike] = None, **prompts) -> GraspOutput:
         """``decode(encode(images, heights), **prompts)``; prompts as in :meth:`decode`."""

@@ -11,7 +11,10 @@ object's mask), targets in the model's output frame, and the published loss
             w = 1 inside the object mask, 0.01 outside
     mask = BCE(logits) + Dice(sigmoid(logits))
 
-with one option for data sets that record physics-tried negatives (our sim
+plus, for a language path with a grounding map (``text_grounding``), the
+grounding loss on text-prompted batches: BCE + Dice of the map (upsampled to
+``S×S``) against the target's mask, weight :data:`GROUNDING_LOSS_WEIGHT`;
+and one option for data sets that record physics-tried negatives (our sim
 sets): ``untried_weight`` < 1 lowers the quality term's weight on the object's
 pixels that no tried rectangle (positive or negative) covers, so the quality
 map's zeros are taught mostly where physics saw a grasp fail rather than
@@ -53,6 +56,7 @@ from graspsim.policies.devices import pick_device  # noqa: F401 - re-exported
 
 VAL_PROMPT_KINDS = ("point", "box")
 GRASP_LOSS_WEIGHT = 2.0
+GROUNDING_LOSS_WEIGHT = 1.0
 OUTSIDE_WEIGHT = 0.01
 
 
@@ -83,6 +87,7 @@ class TrainConfig:
     untried_weight: float = 1.0  # quality-loss weight on object pixels no tried rectangle covers
     save_every_steps: int = 200  # mid-epoch checkpoints (last.pt); does not change the result
     text: bool = False  # give the model its language path and train it on "text" prompts too
+    text_grounding: bool = False  # the language path also gets its grounding map and loss (implies text)
 
     def check(self) -> None:
         from .build import VARIANTS
@@ -106,6 +111,8 @@ class TrainConfig:
         if not self.prompt_kinds or bad:
             hint = " (text prompts need text=True / --text)" if "text" in bad else ""
             raise ValueError(f"prompt_kinds must be a non-empty choice of {kinds}, got {self.prompt_kinds!r}{hint}")
+        if self.text_grounding and not self.text:
+            raise ValueError("text_grounding needs text=True (--text-grounding implies --text on the command line)")
         if self.max_examples is not None and not (isinstance(self.max_examples, int) and self.max_examples >= 1):
             raise ValueError(f"max_examples must be a positive integer, got {self.max_examples!r}")
 
@@ -191,13 +198,24 @@ def grasp_loss(output, targets: dict[str, torch.Tensor], untried_weight: float =
         ((quality_weight if name == "quality" else weight) * (output.grasp_maps[:, i] - targets[name]) ** 2).mean()
         for i, name in enumerate(("quality", "cos2", "sin2", "width"))
     )
-    logits = output.mask_logits[:, 0]
+    bce, dice = _mask_loss(output.mask_logits[:, 0], mask_t)
+    loss = GRASP_LOSS_WEIGHT * grasp + bce + dice
+    parts = [("grasp", grasp), ("bce", bce), ("dice", dice)]
+    if output.grounding_logits is not None:
+        g = F.interpolate(output.grounding_logits.unsqueeze(1), size=mask_t.shape[-2:], mode="bilinear", align_corners=False)
+        ground = sum(_mask_loss(g[:, 0], mask_t))
+        loss = loss + GROUNDING_LOSS_WEIGHT * ground
+        parts.append(("ground", ground))
+    return loss, {k: float(v.detach()) for k, v in [("loss", loss)] + parts}
+
+
+def _mask_loss(logits: torch.Tensor, mask_t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(BCE, Dice) of ``B×S×S`` mask logits against ``B×S×S`` targets in [0, 1]."""
     bce = F.binary_cross_entropy_with_logits(logits, mask_t)
     prob = torch.sigmoid(logits)
     inter = (prob * mask_t).sum(dim=(1, 2))
     dice = 1 - ((2 * inter + 1) / (prob.sum(dim=(1, 2)) + mask_t.sum(dim=(1, 2)) + 1)).mean()
-    loss = GRASP_LOSS_WEIGHT * grasp + bce + dice
-    return loss, {k: float(v.detach()) for k, v in (("loss", loss), ("grasp", grasp), ("bce", bce), ("dice", dice))}
+    return bce, dice
 
 
 def _targets(model, examples, device) -> dict[str, torch.Tensor]:
@@ -306,19 +324,21 @@ def _initial_model(config: TrainConfig, device, progress: bool):
     from .build import VARIANTS, build_graspsam, init_from_checkpoint, load_graspsam_checkpoint
 
     model, _ = load_graspsam_checkpoint(config.init, device=device)
-    if model.variant == config.variant and (model.has_text or not config.text):
+    grounded = model.has_text and model.text_encoder.grounding
+    if model.variant == config.variant and (model.has_text or not config.text) and (grounded or not config.text_grounding):
         return model
     rgb = VARIANTS[config.variant].rgb_variant
     if model.variant not in (rgb, config.variant):
         also = f" or {rgb!r}" if rgb else ""
         raise ValueError(f"init checkpoint {config.init!r} holds variant {model.variant!r}, not {config.variant!r}{also}")
+    vocabulary = (model.text_encoder.vocabulary if model.has_text else True) if config.text else None
     new = build_graspsam(config.variant, device=device, freeze_sam=bool(model.build_config.get("freeze_sam", False)),
-                         text_vocabulary=True if config.text else None)
+                         text_vocabulary=vocabulary, text_grounding=config.text_grounding)
     report, _ = init_from_checkpoint(new, config.init)
     if progress:
         print(f"initialised {config.variant}{' with a language path' if config.text else ''} from the {model.variant} "
               f"checkpoint {config.init}: {len(new.state_dict()) - len(report.skipped)} keys loaded, "
-              f"{len(report.skipped)} new (depth stem, language path)")
+              f"{len(report.skipped)} new (depth stem, language path, grounding map)")
     return new
 
 
@@ -340,7 +360,7 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
         model.float()
     else:
         model = build_graspsam(config.variant, sam_checkpoint=config.sam_checkpoint, device=device,
-                               text_vocabulary=True if config.text else None)
+                               text_vocabulary=True if config.text else None, text_grounding=config.text_grounding)
     params = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(len(train) / config.batch_size)
@@ -355,6 +375,7 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
         old["prompt_kinds"] = list(old["prompt_kinds"])
         old.setdefault("untried_weight", 1.0)  # checkpoints from before the options
         old.setdefault("text", False)
+        old.setdefault("text_grounding", False)
         if {k: v for k, v in old.items() if k not in _NOT_IN_RESUME_KEY} != _resume_key(config):
             raise ValueError(f"{last} was written by a different training configuration; use another --out")
         if old["epochs"] != config.epochs:
@@ -403,7 +424,8 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
         bar.close()
         val_result = validate(model, val, kinds=VAL_PROMPT_KINDS + (("text",) if config.text else ()),
                               seed=config.seed, progress=progress)
-        record = {"epoch": epoch, **{k: float(np.mean([l[k] for l in losses])) for k in losses[0]}, "val": val_result}
+        names = dict.fromkeys(k for parts in losses for k in parts)  # "ground" only on text batches
+        record = {"epoch": epoch, **{k: float(np.mean([p[k] for p in losses if k in p])) for k in names}, "val": val_result}
         history.append(record)
         if val_result["top1"] > best["top1"]:
             best = {"epoch": epoch, "top1": val_result["top1"], "val": val_result}
@@ -415,7 +437,8 @@ def train_graspsam(config: TrainConfig, progress: bool = True) -> dict:
         if progress:
             text = (f", text {val_result['text']['top1']:.3f} (pick {val_result['text']['pick']:.3f})"
                     if "text" in val_result else "")
-            print(f"epoch {epoch + 1}: loss {record['loss']:.4f} (grasp {record['grasp']:.4f}, dice {record['dice']:.3f}); "
+            ground = f", grounding {record['ground']:.3f}" if "ground" in record else ""
+            print(f"epoch {epoch + 1}: loss {record['loss']:.4f} (grasp {record['grasp']:.4f}, dice {record['dice']:.3f}{ground}); "
                   f"val top-1 point {val_result['point']['top1']:.3f}, box {val_result['box']['top1']:.3f}{text}; "
                   f"best {best['top1']:.3f} at epoch {best['epoch'] + 1}")
     summary = {
