@@ -1,6 +1,7 @@
 """Probe (session 8, issue 17): can a grounding head learn phrases from a frozen model's image embedding?
 
-    python docs/grounding_probe.py CHECKPOINT N_TRAIN N_VAL EPOCHS     (ORACLE_COLOUR=1: "the <colour> object")
+    python docs/grounding_probe.py CHECKPOINT N_TRAIN N_VAL EPOCHS     (ORACLE_COLOUR=1: "the <colour> object";
+                                                                   LR=1e-3, BS=16: learning rate, batch)
 
 Caches the image embedding of the first N_TRAIN objects of data/train-rgbd and
 N_VAL of data/val-rgbd, plus each embedding cell's mean RGB and height, and
@@ -61,7 +62,7 @@ class Head(torch.nn.Module):
         x = torch.relu(x * (1 + a[:, :, None, None]) + b[:, :, None, None])
         return self.out(x)[:, 0]
 te = Head()
-opt = torch.optim.AdamW(te.parameters(), lr=1e-3, weight_decay=1e-4)
+opt = torch.optim.AdamW(te.parameters(), lr=float(os.environ.get("LR", "1e-3")), weight_decay=1e-4)
 def evaluate(items, seed=0):
     rng = np.random.default_rng(seed); hits = []
     with torch.no_grad():
@@ -72,11 +73,11 @@ def evaluate(items, seed=0):
             mf = m.flatten()
             hits.append(float(mf[g.argmax()] >= 0.5 * float(mf.max()) and float(mf.max()) > 0))
     return np.mean(hits), len(hits)
-rng = np.random.default_rng(1)
+rng = np.random.default_rng(1); BS = int(os.environ.get("BS", "16"))
 for ep in range(epochs):
     order = rng.permutation(len(train)); losses = []
-    for s in range(0, len(order), 16):
-        b = [train[j] for j in order[s:s+16]]
+    for s in range(0, len(order), BS):
+        b = [train[j] for j in order[s:s+BS]]
         phr = [text_prompt(e, rng) for e, _, _ in b]
         keep = [i for i, p in enumerate(phr) if p is not None]
         if not keep: continue
