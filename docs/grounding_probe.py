@@ -1,7 +1,8 @@
 """Probe (session 8, issue 17): can a grounding head learn phrases from a frozen model's image embedding?
 
     python docs/grounding_probe.py CHECKPOINT N_TRAIN N_VAL EPOCHS     (ORACLE_COLOUR=1: "the <colour> object";
-                                                                   LR=1e-3, BS=16: learning rate, batch)
+                                                                   LR=1e-3, BS=16: learning rate, batch;
+                                                                   WORD_VECTORS=1: mean word vectors, no text encoder)
 
 Caches the image embedding of the first N_TRAIN objects of data/train-rgbd and
 N_VAL of data/val-rgbd, plus each embedding cell's mean RGB and height, and
@@ -20,7 +21,7 @@ def text_prompt(e, rng):
         me = next(f for f in e.facts if f.index == e.index)
         return f"the {me.colour} object" if me.colour else None
     return _tp(e, rng)
-from graspsim.policies.graspsam.text_encoder import TextEncoder, training_vocabulary
+from graspsim.policies.graspsam.text_encoder import TextEncoder, tokenize, training_vocabulary
 torch.set_num_threads(1); torch.manual_seed(0)
 ck, ntrain, nval, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 model, _ = load_graspsam_checkpoint(ck); model.eval()
@@ -55,7 +56,13 @@ class Head(torch.nn.Module):
         self.cell = torch.nn.Sequential(torch.nn.Conv2d(2 * C + 4, C, 1), torch.nn.ReLU(), torch.nn.Conv2d(C, C, 1))
         self.film = torch.nn.Linear(C, 2 * C)
         self.out = torch.nn.Sequential(torch.nn.Conv2d(C, C, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(C, 1, 3, padding=1))
-    def encode_texts(self, ph): return self.te.encode_texts(ph)
+        self.words = torch.nn.Embedding(len(training_vocabulary()), C)
+    def encode_texts(self, ph):
+        if os.environ.get("WORD_VECTORS"):  # no text encoder: the mean of learned word vectors
+            ids = tokenize(ph, training_vocabulary())
+            v = self.words(ids) * (ids > 0).unsqueeze(-1)
+            return (v.sum(1) / (ids > 0).sum(1, keepdim=True)).unsqueeze(1)
+        return self.te.encode_texts(ph)
     def grounding_logits(self, tok, emb, pe):
         x = self.cell(torch.cat([emb, pe.expand(emb.shape[0], -1, -1, -1)], 1))
         a, b = self.film(tok.mean(1)).chunk(2, 1)
