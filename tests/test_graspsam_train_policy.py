@@ -66,6 +66,7 @@ def test_negatives_travel_with_augmentation_and_mark_tried_pixels():
     class Out:  # a prediction of quality 1 everywhere
         grasp_maps = torch.ones(1, 4, 16, 16)
         mask_logits = torch.zeros(1, 1, 16, 16)
+        grounding_logits = None  # no language path
 
     targets = {k: torch.from_numpy(v)[None] for k, v in t.items()}
     published, _ = grasp_loss(Out, targets)
