@@ -196,7 +196,9 @@ def iou_exact_pairs(a, b) -> np.ndarray:
     """Exact IoU of rectangles a[i] and b[i]: (N, 5), (N, 5) → (N,).
 
     IoU = area(a ∩ b) / area(a ∪ b) of the rotated rectangles as polygons
-    (pixels² over pixels²), in [0, 1], float64 to about 1e-12. Rectangles
+    (pixels² over pixels²), in [0, 1], float64 to about 1e-9 (measured: up to
+    4e-10 for sides of 0.3–300 px sharing edges 5000 px from the origin; the
+    round-off tolerance grows with the centres' distance and the sides). Rectangles
     with zero opening or jaw have IoU 0 with anything (no NaN); identical
     rectangles have IoU 1 (to round-off); touching or disjoint ones 0.
     Vectorised: no Python loop over pairs."""
@@ -454,9 +456,14 @@ class RectMetricReport:
 
 
 def _check_top_k(top_k) -> tuple[int, ...]:
-    ks = (top_k,) if isinstance(top_k, (int, np.integer)) else tuple(top_k)
+    if isinstance(top_k, (int, np.integer)):
+        ks = (top_k,)
+    elif isinstance(top_k, (tuple, list, np.ndarray)):
+        ks = tuple(top_k)
+    else:
+        raise ValueError(f"top_k must be positive integers (one, or a sequence), got {top_k!r}")
     if not ks or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1 for k in ks):
-        raise ValueError(f"top_k must be positive integers, got {top_k!r}")
+        raise ValueError(f"top_k must be positive integers (one, or a sequence), got {top_k!r}")
     return tuple(sorted({int(k) for k in ks}))
 
 
