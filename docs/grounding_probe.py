@@ -2,7 +2,8 @@
 
     python docs/grounding_probe.py CHECKPOINT N_TRAIN N_VAL EPOCHS     (ORACLE_COLOUR=1: "the <colour> object";
                                                                    LR=1e-3, BS=16: learning rate, batch;
-                                                                   WORD_VECTORS=1: mean word vectors, no text encoder)
+                                                                   WORD_VECTORS=1: mean word vectors, no text encoder;
+                                                                   NORM=1: standardised cell features)
 
 Caches the image embedding of the first N_TRAIN objects of data/train-rgbd and
 N_VAL of data/val-rgbd, plus each embedding cell's mean RGB and height, and
@@ -48,6 +49,11 @@ def cache(folder, n):
     print(f"cached {len(out)} objects of {len(embs)} images from {folder} in {time.time()-t:.0f}s", flush=True)
     return out
 train, val = cache("data/train-rgbd", ntrain), cache("data/val-rgbd", nval)
+if os.environ.get("NORM"):  # standardise every cell feature channel over the training cells
+    feats = torch.stack([t[1] for t in train])
+    mu, sd = feats.mean(dim=(0, 2, 3), keepdim=True)[0], feats.std(dim=(0, 2, 3), keepdim=True)[0] + 1e-6
+    train = [(e, (f - mu) / sd, m) for e, f, m in train]
+    val = [(e, (f - mu) / sd, m) for e, f, m in val]
 C = pe.shape[1]
 class Head(torch.nn.Module):
     def __init__(self):
