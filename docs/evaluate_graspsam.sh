@@ -56,7 +56,7 @@ for stage in $stages; do
                 data/suite-procedural-test; do
       f="$out/offline/$(basename $data).txt"
       [ -s "$f" ] || graspsim eval graspsam --checkpoint "$ck" --data $data --quiet > "$f"
-      echo "$data: $(tail -n 3 "$f" | tr '\n' ' ')"
+      echo "$data: $(grep -E '^ *(point|box):' "$f" | tr -s ' ' | tr '\n' ';')"
     done ;;
   latency)
     graspsim bench policy --policy graspsam --checkpoint "$ck" --threads 2 | tee "$out/latency.txt" ;;
