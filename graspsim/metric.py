@@ -458,10 +458,8 @@ class RectMetricReport:
 def _check_top_k(top_k) -> tuple[int, ...]:
     if isinstance(top_k, (int, np.integer)):
         ks = (top_k,)
-    elif isinstance(top_k, (tuple, list, np.ndarray)):
-        ks = tuple(top_k)
-    else:
-        raise ValueError(f"top_k must be positive integers (one, or a sequence), got {top_k!r}")
+    else:  # a sequence of them; anything else (a float, a string) is rejected below as empty
+        ks = tuple(top_k) if isinstance(top_k, (tuple, list, np.ndarray)) else ()
     if not ks or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1 for k in ks):
         raise ValueError(f"top_k must be positive integers (one, or a sequence), got {top_k!r}")
     return tuple(sorted({int(k) for k in ks}))
