@@ -1,4 +1,4 @@
-"""GraspSAM's language path: tokenizer, text encoder, grounding map, its loss and checkpoints."""
+"""GraspSAM's language path: tokenizer, text encoder, grounding head, its loss, reading and checkpoints."""
 
 import numpy as np
 import pytest
@@ -11,6 +11,7 @@ from graspsim.policies.graspsam.build import (
     load_graspsam_checkpoint,
     save_graspsam_checkpoint,
 )
+from graspsim.policies.graspsam.grounding_head import grounded_points, grounding_loss, mask_coverage, target_cells
 from graspsim.policies.graspsam.text_encoder import MAX_WORDS, tokenize, training_vocabulary
 from graspsim.policies.graspsam.train import GROUNDING_LOSS_WEIGHT, TrainConfig, grasp_loss
 
@@ -40,63 +41,100 @@ def test_tokenizer_maps_unknown_words_to_unk_and_truncates():
         tokenize("the red box", vocab)
 
 
-def test_grounding_map_is_the_scaled_dot_product_of_phrase_and_image(grounded):
+def test_embedding_cells_are_the_model_input_averaged_over_each_embedding_cell(grounded):
+    images = _images()
+    emb = grounded.encode(images)
+    x, _, _ = grounded.preprocess(images)
+    h = grounded.embedding_size
+    assert emb.cells.shape == (2, 3, h, h)
+    side = x.shape[-1] // h
+    torch.testing.assert_close(emb.cells, x.reshape(2, 3, h, side, h, side).mean(dim=(3, 5)))
+    torch.testing.assert_close(emb.select(1).cells, emb.cells[1:2])
+
+
+def test_grounding_map_depends_on_the_phrase_and_broadcasts_one_image(grounded):
     m = grounded
     with torch.no_grad():
-        emb = m.encode(_images())
-        out = m.decode(emb, texts=PHRASES)
-        te = m.text_encoder
-        tokens = te.encode_texts(PHRASES)
-        q = te.ground_query(tokens.mean(dim=1))
-        k = te.ground_key(emb.image_embedding + m.prompt_encoder.get_dense_pe())
-        c = q.shape[1]
-        expected = torch.stack([(q[b, :, None, None] * k[b]).sum(0) for b in range(2)]) / c**0.5 + te.ground_bias
+        emb = m.encode(_images(1))
+        both = m.ground(emb, PHRASES)
+        each = torch.cat([m.ground(emb, [p]) for p in PHRASES])
+        decoded = m.decode(emb, texts=PHRASES).grounding_logits
     h = m.embedding_size
-    assert out.grounding_logits.shape == (2, h, h)
-    torch.testing.assert_close(out.grounding_logits, expected)
-    assert not torch.allclose(out.grounding_logits[0], out.grounding_logits[1])  # the phrase changes the map
-    assert m.decode(emb, boxes=np.array([[5, 5, 30, 30]] * 2)).grounding_logits is None  # only texts ground
+    assert both.shape == (2, h, h)
+    torch.testing.assert_close(both, each)
+    torch.testing.assert_close(decoded, both)  # decode carries the same map, for training
+    assert not torch.allclose(both[0], both[1])  # the phrase changes the map
+    assert m.decode(emb, boxes=np.array([[5, 5, 30, 30]])).grounding_logits is None  # only texts ground
+    plain = build_graspsam("tiny", text_vocabulary=True)
+    with pytest.raises(ValueError, match="has no grounding map"):
+        plain.ground(plain.encode(_images(1)), PHRASES[:1])
 
 
-def test_grounding_reaches_the_decoder_only_through_its_learned_vector(grounded):
-    """``ground_embed`` starts at zero: the map does not change the decoder's output until it is learned."""
+def test_the_map_does_not_enter_the_decoder(grounded):
+    """The decoder's output for a phrase is the same with or without a grounding head."""
     m = grounded
+    plain = build_graspsam("tiny", text_vocabulary=True)
+    plain.load_state_dict({k: v for k, v in m.state_dict().items() if ".head." not in k})
     with torch.no_grad():
-        emb = m.encode(_images())
-        before = m.decode(emb, texts=PHRASES).mask_logits
-        plain = build_graspsam("tiny", text_vocabulary=True)
-        plain.load_state_dict({k: v for k, v in m.state_dict().items() if ".ground_" not in k})
-        torch.testing.assert_close(plain.decode(plain.encode(_images()), texts=PHRASES).mask_logits, before)
-        m.text_encoder.ground_embed.fill_(0.5)
-        try:
-            after = m.decode(emb, texts=PHRASES).mask_logits
-        finally:
-            m.text_encoder.ground_embed.zero_()
-    assert not torch.allclose(before, after)
+        mine = m.decode(m.encode(_images()), texts=PHRASES).mask_logits
+        theirs = plain.decode(plain.encode(_images()), texts=PHRASES).mask_logits
+        with_mask = m.decode(m.encode(_images(1)), texts=PHRASES[:1], mask_prompts=np.ones((1, 1, 64, 64), bool))
+    torch.testing.assert_close(mine, theirs)
+    assert with_mask.grounding_logits.shape[0] == 1  # texts and a mask prompt combine
 
 
-def test_texts_do_not_combine_with_a_mask_prompt_when_grounding(grounded):
-    emb = grounded.encode(_images(1))
-    with pytest.raises(ValueError, match="texts and mask_prompts cannot be combined"):
-        grounded.decode(emb, texts=["the red box"], mask_prompts=np.ones((1, 1, 64, 64), bool))
+def test_grounding_loss_is_bce_plus_cross_entropy_over_cells():
+    logits = torch.tensor([[[2.0, -1.0], [0.5, -3.0]]])
+    coverage = torch.tensor([[[1.0, 0.0], [0.5, 0.0]]])
+    bce = F.binary_cross_entropy_with_logits(logits, coverage)
+    log_p = torch.log_softmax(logits.flatten(), 0)
+    ce = -(log_p[0] * 1.0 + log_p[2] * 0.5) / 1.5
+    assert float(grounding_loss(logits, coverage)) == pytest.approx(float(bce + ce), rel=1e-6)
+    empty = torch.zeros_like(coverage)  # an object that covers no cell: BCE only
+    assert float(grounding_loss(logits, empty)) == pytest.approx(float(F.binary_cross_entropy_with_logits(logits, empty)))
 
 
-def test_grounding_loss_is_bce_plus_dice_of_the_upsampled_map(grounded):
+def test_training_adds_the_grounding_loss_on_the_map(grounded):
     m = grounded
     with torch.no_grad():
         out = m(_images(), texts=PHRASES)
-    s = m.output_size
+    s, h = m.output_size, m.embedding_size
     mask = torch.zeros(2, s, s)
     mask[:, 10:30, 20:40] = 1
     targets = {"mask": mask, **{k: torch.zeros(2, s, s) for k in ("quality", "cos2", "sin2", "width")}}
     with_map, parts = grasp_loss(out, targets)
     without, _ = grasp_loss(type(out)(out.mask_logits, out.grasp_maps, out.iou_pred, out.sam_mask_logits), targets)
-    g = F.interpolate(out.grounding_logits.unsqueeze(1), size=(s, s), mode="bilinear", align_corners=False)[:, 0]
-    bce = F.binary_cross_entropy_with_logits(g, mask)
-    p = torch.sigmoid(g)
-    dice = 1 - ((2 * (p * mask).sum(dim=(1, 2)) + 1) / (p.sum(dim=(1, 2)) + mask.sum(dim=(1, 2)) + 1)).mean()
-    assert parts["ground"] == pytest.approx(float(bce + dice), rel=1e-5)
-    assert float(with_map - without) == pytest.approx(GROUNDING_LOSS_WEIGHT * float(bce + dice), rel=1e-5)
+    expected = float(grounding_loss(out.grounding_logits, target_cells(mask, h)))
+    assert parts["ground"] == pytest.approx(expected, rel=1e-5)
+    assert float(with_map - without) == pytest.approx(GROUNDING_LOSS_WEIGHT * expected, rel=1e-5)
+
+
+def test_target_cells_and_mask_coverage():
+    mask = torch.zeros(1, 8, 8)
+    mask[0, :4, :2] = 1
+    cells = target_cells(mask, 2)
+    torch.testing.assert_close(cells, torch.tensor([[[0.5, 0.0], [0.0, 0.0]]]))
+    with pytest.raises(ValueError, match="does not divide"):
+        target_cells(torch.zeros(1, 10, 10), 4)
+    # a 20 x 40 image fills the top half of a 64-pixel model input: its right half is the grid's top-right
+    image_mask = np.zeros((20, 40), bool)
+    image_mask[:, 20:] = True
+    cov = mask_coverage(image_mask, (32, 64), 64, 4)
+    torch.testing.assert_close(cov, torch.tensor([[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0.0]]))
+
+
+def test_grounded_points_are_the_maps_peak_in_original_pixels_never_in_the_padding():
+    logits = torch.full((2, 4, 4), -5.0)
+    logits[0, 1, 2] = 5.0  # cell row 1, column 2
+    logits[1, 3, 0] = 9.0  # in the padding (the image fills the top half)
+    logits[1, 0, 3] = 1.0
+    # a 20 x 40 image, resized to 32 x 64 in a 64-pixel input: 1.6 input pixels per original pixel
+    points = grounded_points(logits, (32, 64), 64, (20, 40)).numpy()
+    u, v = points[0]
+    assert 2 * 16 / 1.6 - 0.5 <= u <= 3 * 16 / 1.6 - 0.5 and 16 / 1.6 - 0.5 <= v <= 2 * 16 / 1.6 - 0.5
+    u, v = points[1]
+    assert 0 <= v <= 19 and u >= 3 * 16 / 1.6 - 1  # the best cell inside the image, top right
+    assert (points[:, 0] <= 39).all() and (points[:, 1] <= 19).all()
 
 
 def test_grounding_survives_checkpoints_and_old_language_paths_gain_it(grounded, tmp_path):
@@ -112,7 +150,7 @@ def test_grounding_survives_checkpoints_and_old_language_paths_gain_it(grounded,
     assert reloaded.has_text and not reloaded.text_encoder.grounding
     new = build_graspsam("tiny", text_vocabulary=True, text_grounding=True)
     report, _ = init_from_checkpoint(new, tmp_path / "old.pt")
-    assert sorted(report.skipped) == sorted(k for k in new.state_dict() if ".ground_" in k)
+    assert sorted(report.skipped) == sorted(k for k in new.state_dict() if ".head." in k)
     torch.testing.assert_close(new.text_encoder.embed.weight, old.text_encoder.embed.weight)
 
 

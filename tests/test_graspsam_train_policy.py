@@ -335,7 +335,7 @@ def test_validation_scores_a_constructed_prediction_exactly(data, monkeypatch):
     assert result["point"]["pick"] == result["box"]["pick"] == pytest.approx(expected)  # the object's own mask, or none
 
 
-def test_text_training_and_the_models_own_language_path(data, tmp_path, capsys):
+def test_text_training_and_the_models_own_language_path(data, trained, tmp_path, capsys):
     """--text gives the model a language path trained on referring phrases; the policy reads phrases with it."""
     from graspsim.app.cli import main
     from graspsim.policies.graspsam.train import text_prompt
@@ -374,6 +374,39 @@ def test_text_training_and_the_models_own_language_path(data, tmp_path, capsys):
     assert g_summary["history"][0]["ground"] > 0
     tuned, _ = load_graspsam_checkpoint(g_summary["best_checkpoint"])
     assert tuned.text_encoder.grounding and tuned.text_encoder.vocabulary == policy.model.text_encoder.vocabulary
+
+    # graspsim train grounding: the grasp model frozen, the text encoder and a new grounding head trained
+    ground_out = tmp_path / "grounding"
+    args = ["train", "grounding", "--checkpoint", best, "--data", str(data), "--val", str(data), "--out",
+            str(ground_out), "--batch-size", "4", "--quiet"]
+    assert main(args + ["--epochs", "1"]) == 0
+    assert "validation text pick" in capsys.readouterr().out
+    assert main(args + ["--epochs", "2"]) == 0  # resumes: one more epoch
+    summary = json.loads((ground_out / "summary.json").read_text())
+    assert [h["epoch"] for h in summary["history"]] == [0, 1]
+    assert set(summary["history"][1]["val"]) == {"text", "text_held_out"}
+    g_model, g_meta = load_graspsam_checkpoint(ground_out / "best.pt")
+    assert g_model.text_encoder.grounding and g_meta["source_checkpoint"] == best
+    source, _ = load_graspsam_checkpoint(best)
+    for name, value in source.state_dict().items():  # the grasp model did not move
+        if not name.startswith("text_encoder."):
+            assert torch.equal(value, g_model.state_dict()[name]), name
+    capsys.readouterr()
+    assert main(args[:-1] + ["--epochs", "2", "--lr", "0.01", "--quiet"]) == 2
+    assert "different grounding configuration" in capsys.readouterr().err
+    assert main(["train", "grounding", "--checkpoint", trained[1]["best_checkpoint"], "--data", str(data), "--val",
+                 str(data), "--out", str(tmp_path / "g2"), "--quiet"]) == 2
+    assert "has no language path" in capsys.readouterr().err
+    # the policy reads a phrase through the map: its arg-max becomes the point prompt
+    policy = policies.make("graspsam", checkpoint=str(ground_out / "best.pt"), grounder="model")
+    env = gym.make("graspsim/PromptedGrasp-v0", prompt="text", phrasing="train", layout="pile").unwrapped
+    obs, info = env.reset(seed=1)
+    action = policy.act(obs)
+    point = policy.last_maps["grounded_point"]
+    assert policy.last_maps["prompt_box"] is None and point is not None
+    assert 0 <= point[0] <= obs["rgb"].shape[1] - 1 and 0 <= point[1] <= obs["rgb"].shape[0] - 1
+    assert action.shape == (4,) and np.isfinite(action).all()
+    env.close()
 
     # phrases follow augmentation: "leftmost" before a flip is "rightmost" after it
     from graspsim.datasets import open_dataset

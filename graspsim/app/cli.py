@@ -215,6 +215,20 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also save last.pt every N steps within an epoch (an interrupted run loses at most N steps)")
     tg.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     tg.add_argument("--quiet", action="store_true", help="no progress bars")
+    tgr = train_sub.add_parser("grounding", help="train the grounding map of a GraspSAM checkpoint's language path "
+                               "(the grasp model frozen; re-run the same command to resume)")
+    tgr.add_argument("--checkpoint", required=True, help="GraspSAM checkpoint with a language path (trained with --text)")
+    tgr.add_argument("--data", required=True, help="training data set folder(s), comma-separated (sim sets: phrases need scene specs)")
+    tgr.add_argument("--val", required=True, help="validation data set folder (train-split objects)")
+    tgr.add_argument("--out", required=True, help="output folder: best.pt (a GraspSAM checkpoint), last.pt, summary.json")
+    tgr.add_argument("--epochs", type=int, default=20)
+    tgr.add_argument("--batch-size", type=int, default=16)
+    tgr.add_argument("--lr", type=float, default=1e-3)
+    tgr.add_argument("--seed", type=int, default=0)
+    tgr.add_argument("--max-examples", type=int, default=None,
+                     help="use only the first N training objects (and N/4 validation objects): quick trials")
+    tgr.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    tgr.add_argument("--quiet", action="store_true", help="no progress bars")
     tr = train_sub.add_parser("redmon", help="k-fold cross-validation (or, with --folds 0, the final model) of a Redmon & Angelova 2015 baseline")
     tr.add_argument("--model", dest="redmon_model", required=True, choices=("direct", "classify", "multigrasp"))
     tr.add_argument("--data", required=True, help="data set folder")
@@ -456,6 +470,20 @@ def _train(args) -> int:
             data_format=args.data_format, folds=args.folds, split=args.split, epochs=args.epochs, batch_size=args.batch_size,
             lr=args.lr, width=args.width, hidden=args.hidden, class_weight=args.class_weight, seed=args.seed, threads=args.threads, device=args.device,
         ), progress=not args.quiet)
+        return 0
+    if args.model == "grounding":
+        from graspsim.policies.graspsam.train_grounding import GroundingConfig, train_grounding
+
+        s = train_grounding(GroundingConfig(
+            checkpoint=str(args.checkpoint), data=str(args.data), val=str(args.val), out=str(args.out),
+            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+            max_examples=args.max_examples, device=args.device,
+        ), progress=not args.quiet)
+        best = s["best"]["val"]
+        print(f"best epoch {s['best']['epoch'] + 1}: validation text pick {best['text']['pick']:.3f} "
+              f"(hit {best['text']['hit']:.3f}), held-out phrasing pick {best['text_held_out']['pick']:.3f}; "
+              f"checkpoint {s['best_checkpoint']}")
+        print(f"{s['train_examples']} training / {s['val_examples']} validation objects, {s['seconds_this_run']:.0f} s on {s['device']}")
         return 0
     from graspsim.policies.graspsam.train import TrainConfig, train_graspsam
 

@@ -298,7 +298,8 @@ def build_graspsam(
         from .text_encoder import TextEncoder, training_vocabulary
 
         vocabulary = training_vocabulary() if text_vocabulary is True else tuple(text_vocabulary)
-        text_encoder = TextEncoder(vocabulary, spec.prompt_dim, grounding=bool(text_grounding))
+        text_encoder = TextEncoder(vocabulary, spec.prompt_dim, grounding=bool(text_grounding),
+                                   cell_channels=4 if spec.uses_depth else 3)
     model = GraspSAM(encoder, prompt_encoder, decoder, variant=variant, text_encoder=text_encoder)
     if device is not None:
         model.to(device)

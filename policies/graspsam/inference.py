@@ -37,6 +37,7 @@ class Prediction:
         decodes only once; assigning it replaces the pending decoding.
     mask: bool (H, W) predicted object mask.
     maps: float32 (4, S, S) quality, cos 2θ, sin 2θ, width in the model's output frame.
+    grounded_point: float (2,) the (u, v) a phrase was grounded to (:func:`predict`), else None.
     """
 
     def __init__(self, rects, mask: np.ndarray, maps: np.ndarray, decode=None):
@@ -46,6 +47,7 @@ class Prediction:
         self._decode = decode
         self.mask = mask
         self.maps = maps
+        self.grounded_point = None
 
     @property
     def rects(self) -> np.ndarray:
@@ -126,7 +128,20 @@ def predict(model: GraspSAM, embedding, prompt: dict, original_size, jaw_px: flo
     """One prompt (``dict(points, labels, box, mask)`` as :func:`.prompting.prompt_arrays`
     gives it, or with ``text``: a phrase for a model with a language path) against an
     encoded image (batch 1); ``mask_decoder`` as in
-    :meth:`.model.GraspSAM.decode`."""
+    :meth:`.model.GraspSAM.decode`.
+
+    A phrase to a model with a grounding map is read through it: the map's arg-max
+    (:func:`.grounding_head.grounded_points`) is decoded as one positive point, and the
+    prediction's ``grounded_point`` is that (u, v); a model with only the text tokens
+    decodes the phrase as sparse tokens."""
+    grounded = None
+    if prompt.get("text") is not None and model.has_text and model.text_encoder.grounding:
+        from .grounding_head import grounded_points
+
+        logits = model.ground(embedding, [prompt["text"]])
+        grounded = grounded_points(logits, embedding.input_size, embedding.image_size,
+                                   embedding.original_size)[0].cpu().numpy()
+        prompt = {"points": grounded[None], "labels": np.ones(1, np.int64)}
     kwargs = {}
     if prompt.get("points") is not None:
         kwargs["points"] = np.asarray(prompt["points"], np.float32)[None]
@@ -140,4 +155,6 @@ def predict(model: GraspSAM, embedding, prompt: dict, original_size, jaw_px: flo
     if not kwargs:
         raise ValueError("the prompt has no points, box, mask or text")
     output = model.decode(embedding, mask_decoder=mask_decoder, **kwargs)
-    return to_predictions(model, output, original_size, jaw_px, top_k, threshold)[0]
+    pred = to_predictions(model, output, original_size, jaw_px, top_k, threshold)[0]
+    pred.grounded_point = grounded
+    return pred

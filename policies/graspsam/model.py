@@ -154,6 +154,9 @@ class Embedding:
             encoding so that further prompts skip them.
         image_pe: ``1×C×h×w`` the prompt encoder's dense positional encoding of
             the embedding grid (prompt-independent; kept so further prompts skip it).
+        cells: ``B×L×h×w`` the model input averaged over each embedding cell
+            (normalised RGB, then normalised heights for a model that uses depth):
+            what the language path's grounding head reads beside the embedding.
     """
 
     image_embedding: torch.Tensor
@@ -163,6 +166,7 @@ class Embedding:
     image_size: int
     hq_features: Optional[torch.Tensor] = None
     image_pe: Optional[torch.Tensor] = None
+    cells: Optional[torch.Tensor] = None
 
     @property
     def batch_size(self) -> int:
@@ -184,7 +188,9 @@ class Embedding:
         if isinstance(index, int):
             index = slice(index, index + 1)
         hq = None if self.hq_features is None else self.hq_features[index]
-        return replace(self, image_embedding=self.image_embedding[index], early_feature=self.early_feature[index], hq_features=hq)
+        cells = None if self.cells is None else self.cells[index]
+        return replace(self, image_embedding=self.image_embedding[index], early_feature=self.early_feature[index],
+                       hq_features=hq, cells=cells)
 
 
 @dataclass
@@ -404,10 +410,13 @@ class GraspSAM(nn.Module):
                     "(batch, H, W)"
                 )
             embedding, early = self.image_encoder(x, heights=h)
+            x = torch.cat([x, h], 1)
         else:
             embedding, early = self.image_encoder(x)
         hq = self.mask_decoder.image_features(embedding, early)
-        return Embedding(embedding, early, original, resized, self.image_size, hq, self.prompt_encoder.get_dense_pe())
+        cells = F.adaptive_avg_pool2d(x, tuple(embedding.shape[-2:]))
+        return Embedding(embedding, early, original, resized, self.image_size, hq, self.prompt_encoder.get_dense_pe(),
+                         cells)
 
     # ------------------------------------------------------------ decoding
     def _as_tensor(self, value: ArrayLike, dtype=torch.float32) -> torch.Tensor:
@@ -461,8 +470,9 @@ class GraspSAM(nn.Module):
                 frame); bool -> ±MASK_PROMPT_LOGIT, float = logits.
             texts: ``B`` phrases (models with a language path, ``has_text``):
                 their :class:`~.text_encoder.TextEncoder` tokens join the sparse
-                prompt tokens, and its grounding map, when it has one, the
-                dense prompt (so texts do not combine with ``mask_prompts``).
+                prompt tokens; when it has a grounding map, the output also
+                carries the map (``grounding_logits``, for training: a policy
+                reads a phrase through :meth:`ground` and a point instead).
 
         ``B`` must equal ``Be``, or ``Be`` is 1 (one image, ``B`` prompt sets).
         With no prompt at all, one unprompted decode per image. ``mask_decoder``:
@@ -512,8 +522,6 @@ class GraspSAM(nn.Module):
             batches.append(text_tokens.shape[0])
         if len(set(batches)) > 1:
             raise ValueError(f"prompt batch sizes differ: {batches}")
-        if text_tokens is not None and mask_arg is not None and self.text_encoder.grounding:
-            raise ValueError("texts and mask_prompts cannot be combined: the text's grounding map is the dense prompt")
         b = batches[0] if batches else embedding.batch_size
         if embedding.batch_size not in (1, b):
             raise ValueError(f"embedding batch {embedding.batch_size} does not match prompt batch {b}")
@@ -528,8 +536,8 @@ class GraspSAM(nn.Module):
         image_pe = pe.get_dense_pe() if embedding.image_pe is None else embedding.image_pe
         grounding = None
         if text_tokens is not None and self.text_encoder.grounding:
-            grounding = self.text_encoder.grounding_logits(text_tokens, embedding.image_embedding, image_pe)
-            dense = dense + self.text_encoder.grounding_prompt(grounding).to(dense.dtype)
+            grounding = self.text_encoder.grounding_logits(text_tokens, embedding.image_embedding, embedding.cells,
+                                                           image_pe)
         out = (mask_decoder or self.mask_decoder)(
             image_embeddings=embedding.image_embedding,
             early_features=embedding.early_feature,
@@ -539,6 +547,17 @@ class GraspSAM(nn.Module):
             hq_features=embedding.hq_features,
         )
         return GraspOutput(out.mask_logits, out.grasp_maps, out.iou_pred, out.sam_mask_logits, grounding)
+
+    def ground(self, embedding: Embedding, texts: Sequence[str]) -> torch.Tensor:
+        """``B × h × w`` grounding logits of ``B`` phrases against an encoded image (batch
+        1 or B): where each phrase's object is (:mod:`.grounding_head`). ValueError for a
+        model without a grounding map."""
+        if self.text_encoder is None or not self.text_encoder.grounding:
+            raise ValueError(f"this GraspSAM model ({self.variant}) has no grounding map: it cannot ground texts "
+                             "(train one with graspsim train grounding)")
+        tokens = self.text_encoder.encode_texts(list(texts), self.device)
+        image_pe = self.prompt_encoder.get_dense_pe() if embedding.image_pe is None else embedding.image_pe
+        return self.text_encoder.grounding_logits(tokens, embedding.image_embedding, embedding.cells, image_pe)
 
     def forward(self, images: ArrayLike, heights: Optional[ArrayLike] = None, **prompts) -> GraspOutput:
         """``decode(encode(images, heights), **prompts)``; prompts as in :meth:`decode`."""

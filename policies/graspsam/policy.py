@@ -55,7 +55,8 @@ The action is the chosen grasp ``(u, v, angle, opening_px)``; when the model
 finds no grasp the action has ``opening_px = 0``, which the environment records
 as a ``no_grasp`` failure. ``last_maps`` holds the predicted ``mask`` (bool
 H×W), the ``quality`` map (output frame), the ranked ``rects`` (K×6), the
-``prompt_box`` used for text prompts and ``choice``, which step chose the
+``prompt_box`` used for text prompts, the ``grounded_point`` (u, v) a phrase was
+grounded to by the model's own grounding map (else None) and ``choice``, which step chose the
 action: ``"decoded"``, ``"turned"``, ``"region"``, ``"nearest"``, or None
 for no grasp.
 
@@ -64,9 +65,11 @@ default: the simulator's :class:`graspsim.grounding.CatalogueGrounder`, an oracl
 that needs the scene's segmentation and names through
 :meth:`GraspSAMPolicy.set_context`; ``graspsim run`` sets it from the
 environment) -- or, with ``grounder="model"`` and a checkpoint trained with text
-prompts (``model.has_text``), through the model's own language path: the
-phrase's tokens prompt the mask decoder directly
-(:mod:`.text_encoder`), with no box and no ground truth.
+prompts (``model.has_text``), through the model's own language path, with no
+box and no ground truth: a model with a grounding map (``graspsim train
+grounding``) finds the phrase's object with it and decodes that point
+(:mod:`.grounding_head`); one without decodes the phrase's tokens directly
+(:mod:`.text_encoder`).
 """
 
 from __future__ import annotations
@@ -176,6 +179,8 @@ class GraspSAMPolicy(GroundedPolicy):
         threshold = 0.0 if self.fallback else QUALITY_THRESHOLD
         pred = predict(self.model, embedding, arrays, rgb.shape[:2], top_k=self.top_k, threshold=threshold,
                        mask_decoder=self.decoder)
+        if pred.grounded_point is not None:  # the phrase, read by the model's grounding map, is now a point
+            arrays = {**arrays, "points": pred.grounded_point[None].astype(np.float32), "labels": np.ones(1, np.int64)}
         if self.depth_refine:
             self._refine_with_depth(pred, observation, prompt, arrays, threshold)
         if self.colour_refine:
@@ -184,7 +189,7 @@ class GraspSAMPolicy(GroundedPolicy):
             good = pred.rects[:, 5] >= QUALITY_THRESHOLD
             pred.rects = pred.rects[good] if good.any() else pred.rects[:1]
         self.last_maps = {"mask": pred.mask, "quality": pred.quality, "rects": pred.rects, "prompt_box": arrays.get("box"),
-                          "choice": None}
+                          "grounded_point": pred.grounded_point, "choice": None}
         if len(pred.rects) == 0 and not ((self.depth_refine or self.colour_refine) and self.collision_check
                                         and pred.mask.any()):
             u, v = _anchor(arrays, rgb.shape[:2])
@@ -202,10 +207,13 @@ class GraspSAMPolicy(GroundedPolicy):
         from .inference import cut_prediction
 
         scene = (np.asarray(observation["depth"], np.float32), observation["intrinsics"], observation["extrinsics"])
-        if prompt.kind == "text":  # the grounder's box stands for the phrase
-            if arrays.get("box") is None:
-                return  # the model's own language path: no box to find a depth segment with
-            prompt = Prompt("box", box=np.asarray(arrays["box"], np.float32))
+        if prompt.kind == "text":  # the grounder's box, or the grounding map's point, stands for the phrase
+            if arrays.get("box") is not None:
+                prompt = Prompt("box", box=np.asarray(arrays["box"], np.float32))
+            elif arrays.get("points") is not None:
+                prompt = Prompt("point", points=np.asarray(arrays["points"], np.float32), labels=np.ones(1, np.int64))
+            else:
+                return  # the model's text tokens alone: nothing to find a depth segment with
         refined = pred.mask & prompt_region(prompt, self._scene(*scene, "segments"), self._scene(*scene, "heights"))
         cut_prediction(self.model, pred, refined, self.top_k, threshold)
 

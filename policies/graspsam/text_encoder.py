@@ -20,15 +20,13 @@ Transformer encoder (padding masked), and :data:`TEXT_TOKENS` learned queries
 that attend over the words (padding masked) and become the prompt tokens
 (``B × TEXT_TOKENS × prompt_dim``).
 
-Grounding map (``grounding=True``): prompt tokens alone left the decoder
-segmenting every object whatever the phrase (pick rate about 1 % on the
-validation scenes), so the phrase is also matched against the image, as
-referring-segmentation models do: a query vector from the pooled tokens, a
-key per embedding cell from a 1×1 convolution of the image embedding plus its
-positional encoding, and their scaled dot product as one logit per cell
-(``B × h × w``, SAM's embedding grid). The map is supervised directly by the
-target's mask (the training's grounding loss) and enters the decoder as a
-dense prompt: its sigmoid times a learned vector, added to the dense embedding.
+Grounding map (``grounding=True``): the encoder also holds a
+:class:`.grounding_head.GroundingHead`, which matches the phrase (the mean of
+its prompt tokens) against the image's embedding cells and gives one logit per
+cell (``B × h × w``, SAM's embedding grid): where the named object is. The
+prompt tokens alone left the decoder segmenting every object whatever the
+phrase, so a model with a grounding map reads a phrase through it (its arg-max
+becomes a point prompt, :func:`.inference.predict`).
 """
 
 from __future__ import annotations
@@ -37,6 +35,8 @@ import torch
 from torch import nn
 
 from graspsim.phrases import words
+
+from .grounding_head import GroundingHead
 
 #: words a phrase keeps; prompt tokens the encoder emits; Transformer layers and heads
 MAX_WORDS = 16
@@ -76,10 +76,14 @@ def tokenize(texts, vocabulary) -> torch.Tensor:
 
 
 class TextEncoder(nn.Module):
-    """Token ids ``B × L`` -> prompt tokens ``B × TEXT_TOKENS × dim`` (module docstring)."""
+    """Token ids ``B × L`` -> prompt tokens ``B × TEXT_TOKENS × dim`` (module docstring).
+
+    ``grounding``: also hold the grounding head, whose cells carry ``cell_channels``
+    channels of the model input (3: RGB; 4: RGB and heights, for a model that uses depth).
+    """
 
     def __init__(self, vocabulary, dim: int, layers: int = LAYERS, heads: int = HEADS, tokens: int = TEXT_TOKENS,
-                 grounding: bool = False):
+                 grounding: bool = False, cell_channels: int = 3):
         super().__init__()
         self.vocabulary = tuple(vocabulary)
         if self.vocabulary[:2] != (PAD, UNK):
@@ -92,31 +96,28 @@ class TextEncoder(nn.Module):
         self.pool = nn.MultiheadAttention(dim, heads, batch_first=True)
         self.out = nn.Linear(dim, dim)
         nn.init.normal_(self.position, std=0.02)
-        self.grounding = bool(grounding)
-        if self.grounding:
-            self.ground_query = nn.Linear(dim, dim)
-            self.ground_key = nn.Conv2d(dim, dim, 1)
-            # most cells are not the target: start the map's logits low
-            self.ground_bias = nn.Parameter(torch.tensor(-2.0))
-            # starts at zero: the map only reaches the decoder as it learns to use it
-            self.ground_embed = nn.Parameter(torch.zeros(dim))
+        self.grounding = False
+        if grounding:
+            self.add_grounding(cell_channels)
 
-    def grounding_logits(self, tokens: torch.Tensor, image_embedding: torch.Tensor, image_pe: torch.Tensor) -> torch.Tensor:
+    def add_grounding(self, cell_channels: int) -> None:
+        """Give this encoder a new (untrained) grounding head (``graspsim train grounding``
+        does so for a checkpoint trained with text tokens only)."""
+        if self.grounding:
+            raise ValueError("this text encoder already has a grounding map")
+        self.head = GroundingHead(self.queries.shape[1], cell_channels).to(self.queries.device)
+        self.grounding = True
+
+    def grounding_logits(self, tokens: torch.Tensor, image_embedding: torch.Tensor, cells: torch.Tensor,
+                         image_pe: torch.Tensor) -> torch.Tensor:
         """``B × h × w`` logits that each embedding cell shows the phrase's object.
 
-        tokens: this encoder's prompt tokens ``B × T × C``; image_embedding
-        ``B × C × h × w`` or ``1 × C × h × w`` (broadcast); image_pe ``1 × C × h × w``.
+        tokens: this encoder's prompt tokens ``B × T × C``; image_embedding ``B × C × h × w``
+        and cells ``B × L × h × w`` (or batch 1, broadcast); image_pe ``1 × C × h × w``.
         """
         if not self.grounding:
             raise ValueError("this text encoder has no grounding map (built with grounding=False)")
-        q = self.ground_query(tokens.mean(dim=1))  # B × C
-        k = self.ground_key(image_embedding + image_pe)  # Be × C × h × w
-        logits = torch.einsum("bc,bchw->bhw", q, k.expand(q.shape[0], -1, -1, -1))
-        return logits / q.shape[1] ** 0.5 + self.ground_bias
-
-    def grounding_prompt(self, logits: torch.Tensor) -> torch.Tensor:
-        """The dense prompt term ``B × C × h × w`` of a grounding map."""
-        return torch.sigmoid(logits).unsqueeze(1) * self.ground_embed.view(1, -1, 1, 1)
+        return self.head(tokens.mean(dim=1), image_embedding, cells, image_pe)
 
     def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
         pad = token_ids == 0

@@ -12,8 +12,9 @@ object's mask), targets in the model's output frame, and the published loss
     mask = BCE(logits) + Dice(sigmoid(logits))
 
 plus, for a language path with a grounding map (``text_grounding``), the
-grounding loss on text-prompted batches: BCE + Dice of the map (upsampled to
-``S×S``) against the target's mask, weight :data:`GROUNDING_LOSS_WEIGHT`;
+grounding loss on text-prompted batches (:func:`.grounding_head.grounding_loss`
+against the fraction of each embedding cell the target covers), weight
+:data:`GROUNDING_LOSS_WEIGHT`;
 and one option for data sets that record physics-tried negatives (our sim
 sets): ``untried_weight`` < 1 lowers the quality term's weight on the object's
 pixels that no tried rectangle (positive or negative) covers, so the quality
@@ -202,8 +203,9 @@ def grasp_loss(output, targets: dict[str, torch.Tensor], untried_weight: float =
     loss = GRASP_LOSS_WEIGHT * grasp + bce + dice
     parts = [("grasp", grasp), ("bce", bce), ("dice", dice)]
     if output.grounding_logits is not None:
-        g = F.interpolate(output.grounding_logits.unsqueeze(1), size=mask_t.shape[-2:], mode="bilinear", align_corners=False)
-        ground = sum(_mask_loss(g[:, 0], mask_t))
+        from .grounding_head import grounding_loss, target_cells
+
+        ground = grounding_loss(output.grounding_logits, target_cells(mask_t, output.grounding_logits.shape[-1]))
         loss = loss + GROUNDING_LOSS_WEIGHT * ground
         parts.append(("ground", ground))
     return loss, {k: float(v.detach()) for k, v in [("loss", loss)] + parts}
