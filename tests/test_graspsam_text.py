@@ -74,7 +74,7 @@ def test_the_map_does_not_enter_the_decoder(grounded):
     """The decoder's output for a phrase is the same with or without a grounding head."""
     m = grounded
     plain = build_graspsam("tiny", text_vocabulary=True)
-    plain.load_state_dict({k: v for k, v in m.state_dict().items() if ".head." not in k})
+    plain.load_state_dict({k: v for k, v in m.state_dict().items() if ".head." not in k and ".ground_words." not in k})
     with torch.no_grad():
         mine = m.decode(m.encode(_images()), texts=PHRASES).mask_logits
         theirs = plain.decode(plain.encode(_images()), texts=PHRASES).mask_logits
@@ -150,7 +150,7 @@ def test_grounding_survives_checkpoints_and_old_language_paths_gain_it(grounded,
     assert reloaded.has_text and not reloaded.text_encoder.grounding
     new = build_graspsam("tiny", text_vocabulary=True, text_grounding=True)
     report, _ = init_from_checkpoint(new, tmp_path / "old.pt")
-    assert sorted(report.skipped) == sorted(k for k in new.state_dict() if ".head." in k)
+    assert sorted(report.skipped) == sorted(k for k in new.state_dict() if ".head." in k or ".ground_words." in k)
     torch.testing.assert_close(new.text_encoder.embed.weight, old.text_encoder.embed.weight)
 
 
@@ -159,3 +159,18 @@ def test_grounding_needs_a_language_path():
         build_graspsam("tiny", text_grounding=True)
     with pytest.raises(ValueError, match="text_grounding needs text=True"):
         TrainConfig(data="d", out="o", text_grounding=True).check()
+
+
+def test_phrase_vectors_are_the_mean_token_plus_a_bag_of_words(grounded):
+    te = grounded.text_encoder
+    ids = tokenize(["the red box", "red"], te.vocabulary)
+    with torch.no_grad():
+        got = te.phrase_vectors(ids)
+        tokens = te(ids).mean(dim=1)
+        words = te.ground_words.weight
+        red, the, box = (te.vocabulary.index(w) for w in ("red", "the", "box"))
+        torch.testing.assert_close(got[0], tokens[0] + (words[the] + words[red] + words[box]) / 3)
+        torch.testing.assert_close(got[1], tokens[1] + words[red])  # padding counts for nothing
+    plain = build_graspsam("tiny", text_vocabulary=True)
+    with pytest.raises(ValueError, match="has no grounding map"):
+        plain.text_encoder.phrase_vectors(ids)

@@ -17,9 +17,10 @@ Standardising is what makes the head learn: on cached embeddings of the main
 run's model, the arg-max cell fell on the named object 0.28–0.33 of the time
 without it and 0.64–0.78 with it (``docs/grounding_probe.py``, session 8).
 
-Phrase: the mean of the text encoder's prompt tokens gives a per-channel scale
-and shift of every cell (FiLM), followed by two 3×3 convolutions to one logit
-per cell: ``B × h × w``.
+Phrase: a vector per phrase (:meth:`.text_encoder.TextEncoder.phrase_vectors`:
+the mean of the text encoder's prompt tokens plus a bag of word vectors) gives
+a per-channel scale and shift of every cell (FiLM), followed by two 3×3
+convolutions to one logit per cell: ``B × h × w``.
 
 Loss (:func:`grounding_loss`): BCE of each cell's logit against the fraction
 of the cell the named object covers, plus the cross-entropy of the softmax over

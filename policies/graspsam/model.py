@@ -536,8 +536,7 @@ class GraspSAM(nn.Module):
         image_pe = pe.get_dense_pe() if embedding.image_pe is None else embedding.image_pe
         grounding = None
         if text_tokens is not None and self.text_encoder.grounding:
-            grounding = self.text_encoder.grounding_logits(text_tokens, embedding.image_embedding, embedding.cells,
-                                                           image_pe)
+            grounding = self.text_encoder.ground_texts(list(texts), embedding.image_embedding, embedding.cells, image_pe)
         out = (mask_decoder or self.mask_decoder)(
             image_embeddings=embedding.image_embedding,
             early_features=embedding.early_feature,
@@ -555,9 +554,8 @@ class GraspSAM(nn.Module):
         if self.text_encoder is None or not self.text_encoder.grounding:
             raise ValueError(f"this GraspSAM model ({self.variant}) has no grounding map: it cannot ground texts "
                              "(train one with graspsim train grounding)")
-        tokens = self.text_encoder.encode_texts(list(texts), self.device)
         image_pe = self.prompt_encoder.get_dense_pe() if embedding.image_pe is None else embedding.image_pe
-        return self.text_encoder.grounding_logits(tokens, embedding.image_embedding, embedding.cells, image_pe)
+        return self.text_encoder.ground_texts(list(texts), embedding.image_embedding, embedding.cells, image_pe)
 
     def forward(self, images: ArrayLike, heights: Optional[ArrayLike] = None, **prompts) -> GraspOutput:
         """``decode(encode(images, heights), **prompts)``; prompts as in :meth:`decode`."""

@@ -228,7 +228,7 @@ def train_grounding(config: GroundingConfig, progress: bool = True) -> dict:
             emb = torch.stack([images[batch[i][1]][0] for i in keep])
             cells = torch.stack([images[batch[i][1]][1] for i in keep])
             coverage = torch.stack([batch[i][2] for i in keep]).to(device)
-            logits = te.grounding_logits(te.encode_texts([phrases[i] for i in keep]), emb, cells, pe)
+            logits = te.ground_texts([phrases[i] for i in keep], emb, cells, pe)
             loss = grounding_loss(logits, coverage)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
