@@ -7,13 +7,17 @@
 #   ablation  the policy's selection steps switched on one at a time, on validation scenes: 100 generated
 #             pile scenes of train-split objects of every set the model trained on, randomised
 #             appearance, seeds 70000-70099 (never the test suites), point and box prompts
-#   suites    graspsam (default steps) and graspsam-model on the four shipped suites, point and box
+#   suites    graspsam (default steps), graspsam-model and the analytic policy on the four shipped suites,
+#             point and box
+#   text      the text-test suite: graspsam reading phrases with the model's own grounding map (--grounder
+#             model) in the training and the held-out phrasing, and with the catalogue oracle, for comparison
 #   offline   top-1 of the model alone against the suites' dense labels (data/suite-* folders)
 #   latency   the policy's latency on a new image and on a further prompt, 2 torch threads
-# Tables: graspsim table OUT/ablation/* ; graspsim table --by-scenes OUT/suites/* ; OUT/offline/*.txt
+# Tables: python docs/ablation_table.py OUT/ablation ; graspsim table --by-scenes OUT/suites/* ; OUT/offline/*.txt ;
+#         graspsim table OUT/text/*
 set -e
 ck=$1; out=$2; shift 2
-stages=${*:-ablation suites offline latency}
+stages=${*:-ablation suites offline latency text}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 mkdir -p "$out"
 
@@ -47,8 +51,8 @@ for stage in $stages; do
     done ;;
   suites)
     for suite in primitives-test random-urdfs-test appearance-test procedural-test; do
-      bench "$out/suites/$suite" --policy "graspsam@$ck" --policy "graspsam-model@$ck" --as graspsam \
-        --as graspsam-model --suite $suite --prompt point --prompt box
+      bench "$out/suites/$suite" --policy "graspsam@$ck" --policy "graspsam-model@$ck" --policy analytic \
+        --as graspsam --as graspsam-model --as analytic --suite $suite --prompt point --prompt box
     done ;;
   offline)
     mkdir -p "$out/offline"
@@ -58,8 +62,15 @@ for stage in $stages; do
       [ -s "$f" ] || graspsim eval graspsam --checkpoint "$ck" --data $data --quiet > "$f"
       echo "$data: $(grep -E '^ *(point|box):' "$f" | tr -s ' ' | tr '\n' ';')"
     done ;;
+  text)
+    for phrasing in train held_out; do
+      bench "$out/text/model-$phrasing" --policy "graspsam@$ck" --policy "graspsam-model@$ck" --as graspsam \
+        --as graspsam-model --suite text-test --prompt text --phrasing $phrasing --grounder model
+    done
+    bench "$out/text/catalogue-train" --policy "graspsam@$ck" --policy "graspsam-model@$ck" --as graspsam \
+      --as graspsam-model --suite text-test --prompt text --phrasing train --grounder catalogue ;;
   latency)
     graspsim bench policy --policy graspsam --checkpoint "$ck" --threads 2 | tee "$out/latency.txt" ;;
-  *) echo "unknown stage $stage (ablation, suites, offline, latency)" >&2; exit 2 ;;
+  *) echo "unknown stage $stage (ablation, suites, offline, latency, text)" >&2; exit 2 ;;
   esac
 done
