@@ -340,10 +340,15 @@ def test_tiny_rgbd_refuses_data_without_usable_depth(data, tmp_path):
         examples_from(no_depth, no_depth.items(), heights=True)
 
 
-def test_shipped_tiny_checkpoint_is_rgb_and_unchanged():
+def test_shipped_checkpoints_hold_their_variants():
+    """The default is tiny_rgbd with a language path and a grounding head; the earlier RGB tiny file is unchanged."""
     from graspsim.policies.graspsam.build import load_graspsam_checkpoint
-    from graspsim.policies.graspsam.policy import SHIPPED_CHECKPOINT
+    from graspsim.policies.graspsam.policy import SHIPPED_CHECKPOINT, TINY_RGB_CHECKPOINT
 
-    model, _ = load_graspsam_checkpoint(SHIPPED_CHECKPOINT)
-    assert model.variant == "tiny" and not model.uses_depth
-    assert set(model.state_dict()) == set(build_graspsam("tiny").state_dict())
+    model, meta = load_graspsam_checkpoint(SHIPPED_CHECKPOINT)
+    assert model.variant == "tiny_rgbd" and model.uses_depth
+    assert model.has_text and model.text_encoder.grounding
+    assert meta["grounding"]["val"]["text"]["n"] > 0 and meta["source_checkpoint"]
+    tiny, _ = load_graspsam_checkpoint(TINY_RGB_CHECKPOINT)
+    assert tiny.variant == "tiny" and not tiny.uses_depth
+    assert set(tiny.state_dict()) == set(build_graspsam("tiny").state_dict())

@@ -82,7 +82,10 @@ import numpy as np
 from graspsim.policies.base import GroundedPolicy
 from graspsim.prompts import Prompt
 
-SHIPPED_CHECKPOINT = Path(__file__).parent / "checkpoints" / "graspsam_tiny_sim.pt"
+#: the default model: tiny_rgbd with its language path and grounding head (checkpoints/MODEL_CARD.md)
+SHIPPED_CHECKPOINT = Path(__file__).parent / "checkpoints" / "graspsam_tiny_rgbd_sim.pt"
+#: the earlier default, RGB only (variant tiny): kept for comparison and as the tiny_rgbd training's starting point
+TINY_RGB_CHECKPOINT = Path(__file__).parent / "checkpoints" / "graspsam_tiny_sim.pt"
 #: angle changes (radians) tried on each decoded grasp when none is clear as decoded: ±15°, ±30°, ... 90°
 TURNS = tuple(sign * math.radians(step) for step in range(15, 90, 15) for sign in (1, -1)) + (math.pi / 2,)
 
