@@ -9,7 +9,7 @@ from pathlib import Path
 
 from graspsim.app.benchmark.stats import wilson_interval
 
-STEPS = ("plain", "fit", "fit-check", "default", "depth-refine", "colour-refine", "analytic")
+STEPS = ("plain", "fit", "fit-check", "fallback", "depth-refine", "colour-refine", "analytic")
 
 
 def cell(group) -> str:

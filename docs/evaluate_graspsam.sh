@@ -31,17 +31,18 @@ bench() {  # bench FOLDER ARGS...: one benchmark run, resumed if it was cut off
 for stage in $stages; do
   case $stage in
   ablation)
-    # plain decoding first, then each step added in the order the policy applies them
+    # plain decoding first, then each step added in the order the policy applies them (depth-refine: the
+    # default since session 9; colour-refine: instead of depth-refine, off by default)
     declare -A steps=(
-      [plain]='{"fit_opening": false, "collision_check": false, "fallback": false}'
-      [fit]='{"fit_opening": true, "collision_check": false, "fallback": false}'
-      [fit-check]='{"fit_opening": true, "collision_check": true, "fallback": false}'
-      [default]='{}'
+      [plain]='{"fit_opening": false, "collision_check": false, "fallback": false, "depth_refine": false}'
+      [fit]='{"fit_opening": true, "collision_check": false, "fallback": false, "depth_refine": false}'
+      [fit-check]='{"fit_opening": true, "collision_check": true, "fallback": false, "depth_refine": false}'
+      [fallback]='{"depth_refine": false}'
       [depth-refine]='{"depth_refine": true}'
-      [colour-refine]='{"colour_refine": true}'
+      [colour-refine]='{"colour_refine": true, "depth_refine": false}'
     )
     for objs in primitives random-urdfs procedural; do
-      for name in plain fit fit-check default depth-refine colour-refine; do
+      for name in plain fit fit-check fallback depth-refine colour-refine; do
         bench "$out/ablation/$objs-$name" --policy "graspsam@$ck" --as graspsam --objects $objs --split train \
           --layout pile --appearance randomised --seed 70000 --episodes 100 --prompt point --prompt box \
           --policy-kwargs "${steps[$name]}"

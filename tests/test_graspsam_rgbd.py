@@ -352,3 +352,16 @@ def test_shipped_checkpoints_hold_their_variants():
     tiny, _ = load_graspsam_checkpoint(TINY_RGB_CHECKPOINT)
     assert tiny.variant == "tiny" and not tiny.uses_depth
     assert set(tiny.state_dict()) == set(build_graspsam("tiny").state_dict())
+
+
+def test_the_default_policy_runs_the_shipped_model_with_the_steps_validation_chose():
+    """depth_refine on (it helped on validation scenes), colour_refine off (a uniform-colour heuristic);
+    graspsam-model switches every step off."""
+    from graspsim import policies
+
+    policy = policies.make("graspsam")
+    assert policy.model.variant == "tiny_rgbd" and policy.model.text_encoder.grounding
+    assert (policy.fit_opening, policy.collision_check, policy.fallback, policy.depth_refine) == (True,) * 4
+    assert policy.colour_refine is False
+    alone = policies.make("graspsam-model")
+    assert not any((alone.fit_opening, alone.collision_check, alone.fallback, alone.depth_refine, alone.colour_refine))

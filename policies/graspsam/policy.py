@@ -1,6 +1,7 @@
 """``graspsam``: the GraspSAM policy (prompt -> mask + grasp maps -> ranked grasps -> action).
 
-``graspsim.policies.make("graspsam")`` loads the shipped ``tiny`` checkpoint;
+``graspsim.policies.make("graspsam")`` loads the shipped ``tiny_rgbd`` checkpoint
+(:data:`SHIPPED_CHECKPOINT`; the earlier RGB ``tiny`` one is :data:`TINY_RGB_CHECKPOINT`);
 ``make("graspsam", checkpoint="path/best.pt")`` a trained one;
 ``make("graspsam", variant="vit_b", sam_checkpoint="sam_vit_b_01ec64.pth")``
 builds the model around an official SAM file (SAM frozen, the GraspSAM parts
@@ -46,10 +47,13 @@ for the plain published decoding):
   when still none is, the analytic policy's synthesis on the predicted
   mask (:func:`graspsim.geometry.selection.region_grasp`) is tried, and the
   grasp that comes nearest to clearing the scene is taken;
-- ``depth_refine`` (off by default): cut the predicted mask to the depth
-  segment the prompt designates (the analytic policy's segmentation) and
-  decode the grasps again inside it. It did not help on validation scenes
-  (README, Results).
+- ``depth_refine`` (on by default since session 9): cut the predicted mask to
+  the depth segment the prompt designates (the analytic policy's segmentation)
+  and decode the grasps again inside it. On randomised-appearance validation
+  scenes of train-split objects it added 0.5–2.5 points of lift on each of the
+  three object sets, for the shipped model and for its epoch-5 predecessor
+  (docs/results.md, "Selection steps"); with the old ``tiny`` model it had not
+  helped.
 
 The action is the chosen grasp ``(u, v, angle, opening_px)``; when the model
 finds no grasp the action has ``opening_px = 0``, which the environment records
@@ -95,7 +99,7 @@ class GraspSAMPolicy(GroundedPolicy):
 
     def __init__(self, checkpoint=None, variant: str | None = None, sam_checkpoint=None, grounder=None,
                  top_k: int = 5, fit_opening: bool = True, collision_check: bool = True,
-                 fallback: bool = True, depth_refine: bool = False, frozen_decoder: bool = True,
+                 fallback: bool = True, depth_refine: bool = True, frozen_decoder: bool = True,
                  colour_refine: bool = False,
                  device: str | None = None, seed: int | None = None):
         import torch
