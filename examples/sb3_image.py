@@ -3,6 +3,7 @@
     pip install -e ".[rl]"
     python examples/sb3_image.py --algo ppo --layout single --steps 20000 --out runs/sb3-ppo-single
     python examples/sb3_image.py --algo sac --layout single --steps 20000 --out runs/sb3-sac-single
+    python examples/sb3_image.py --algo ppo --actions relative --steps 20000 --out runs/sb3-ppo-single-relative
 
 The observation is a 5-channel 84 x 84 image (RGB, height above the table,
 the prompt drawn as a channel) and the action (u, v, angle, opening) in
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 from pathlib import Path
 
 
@@ -35,6 +37,8 @@ def main(argv=None) -> None:
     parser.add_argument("--objects", default="primitives")
     parser.add_argument("--layout", default="single", choices=("single", "pile", "packed"))
     parser.add_argument("--prompt", default="point")
+    parser.add_argument("--actions", default="absolute", choices=("absolute", "relative"),
+                        help="relative: (u, v) as offsets from the prompted pixel (PromptRelativeAction)")
     parser.add_argument("--steps", type=int, default=20000, help="environment steps (one grasp each)")
     parser.add_argument("--save-every", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
@@ -47,7 +51,15 @@ def main(argv=None) -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     env = gym.make("graspsim/PromptedGraspImage-v0", objects=args.objects, layout=args.layout, prompt=args.prompt,
-                   split="train")
+                   split="train", actions=args.actions)
+    # how the agent's actions map onto grasps, for the sb3-ppo / sb3-sac policies that run it later
+    mapping = {"actions": args.actions}
+    if args.actions == "relative":
+        mapping["radius_px"] = float(env.get_wrapper_attr("radius_px"))
+    meta = args.out / "model.json"
+    if meta.is_file() and json.loads(meta.read_text()) != mapping:
+        raise SystemExit(f"{meta} records {meta.read_text().strip()}, not {mapping}: use another --out")
+    meta.write_text(json.dumps(mapping))
     algo = {"ppo": sb3.PPO, "sac": sb3.SAC}[args.algo]
     path = args.out / "model.zip"
     if path.is_file():

@@ -64,6 +64,20 @@ def unit_to_action(unit, low, high) -> np.ndarray:
     return (lo + (a + 1.0) / 2.0 * (hi - lo)).astype(np.float32)
 
 
+def relative_unit_to_action(unit, anchor_uv, radius_px: float, low, high) -> np.ndarray:
+    """A prompt-relative action in [-1, 1]^4 (clipped there) mapped onto the environment
+    action: (u, v) = ``anchor_uv`` + ``radius_px`` × (unit[0], unit[1]), clipped to
+    [low, high]; angle and opening mapped linearly as :func:`unit_to_action` maps them.
+    ValueError for a wrong shape, a non-finite value or a radius that is not positive."""
+    if not (isinstance(radius_px, (int, float)) and math.isfinite(radius_px) and radius_px > 0):
+        raise ValueError(f"radius_px must be a positive number, got {radius_px!r}")
+    action = unit_to_action(unit, low, high).astype(np.float64)
+    a = np.clip(np.asarray(unit, np.float64), -1.0, 1.0)
+    lo, hi = np.asarray(low, np.float64), np.asarray(high, np.float64)
+    action[:2] = np.clip(np.asarray(anchor_uv, np.float64) + radius_px * a[:2], lo[:2], hi[:2])
+    return action.astype(np.float32)
+
+
 @dataclass(frozen=True)
 class ImageGrasp:
     u: float

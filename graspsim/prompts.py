@@ -114,6 +114,29 @@ class Prompt:
         return d
 
 
+def prompt_anchor(prompt: Prompt) -> tuple[float, float]:
+    """The pixel (u, v) a prompt designates: its first positive point (point, points,
+    gaze), its box's centre, or its mask's centroid. ValueError for a text prompt (a
+    phrase designates no pixel until it is grounded) or a prompt with nothing to anchor."""
+    if prompt.kind == "text":
+        raise ValueError("a text prompt designates no pixel: ground it to a box or point first")
+    if prompt.kind == "box":
+        if prompt.box is None:
+            raise ValueError("box prompt without a box")
+        u0, v0, u1, v1 = (float(x) for x in prompt.box)
+        return (u0 + u1) / 2, (v0 + v1) / 2
+    if prompt.kind == "mask":
+        if prompt.mask is None or not np.asarray(prompt.mask).any():
+            raise ValueError("mask prompt with no pixel")
+        rows, cols = np.nonzero(prompt.mask)
+        return float(cols.mean()), float(rows.mean())
+    positive = np.flatnonzero(np.asarray(prompt.labels) == 1)
+    if not len(positive):
+        raise ValueError(f"{prompt.kind} prompt without a positive point")
+    u, v = (float(x) for x in prompt.points[positive[0]])
+    return u, v
+
+
 def prompt_space(height: int, width: int):
     """The Gymnasium Dict space of a prompt observation."""
     from gymnasium import spaces

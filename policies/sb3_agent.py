@@ -8,7 +8,12 @@ each observation is encoded exactly as the image environment encodes it
 image size, with the wrapper's default height scale and point blob), the
 agent's deterministic action in [-1, 1]^4 is mapped onto the observation's
 action bounds (:func:`graspsim.grasp.unit_to_action`), as
-``NormalisedAction`` does in training. Needs the ``rl`` extra
+``NormalisedAction`` does in training -- or, for an agent trained with
+prompt-relative actions (``PromptRelativeAction``), as offsets from the prompt's
+anchor pixel (:func:`graspsim.grasp.relative_unit_to_action`). Which mapping an
+agent learned is read from ``model.json`` beside its ``model.zip`` (written by
+the example: ``{"actions": "relative", "radius_px": 40.0}``); without that
+file, absolute. Needs the ``rl`` extra
 (``pip install -e ".[rl]"``). It does not accept text prompts (the
 benchmark refuses a text run before any episode): the image environment
 draws no text, so the agent never saw one.
@@ -21,7 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from graspsim.geometry.image_stack import IMAGE_CHANNELS, MAX_HEIGHT_M, POINT_SIGMA_PX, image_stack
-from graspsim.grasp import action_bounds, unit_to_action
+import json
+
+from graspsim.grasp import action_bounds, relative_unit_to_action, unit_to_action
 
 from .base import BasePolicy
 
@@ -56,6 +63,7 @@ class SB3Policy(BasePolicy):
             raise ValueError(f"SB3 checkpoint {str(path)!r} observes {shape}, not the image environment's "
                              f"({len(IMAGE_CHANNELS)}, S, S)")
         self.name = f"sb3-{algo}"
+        self.actions, self.radius_px = _action_mapping(path)
         self.size = int(shape[1])
         self.max_height_m = float(max_height_m)
         self.point_sigma_px = float(point_sigma_px)
@@ -66,7 +74,32 @@ class SB3Policy(BasePolicy):
         unit, _ = self.agent.predict(image, deterministic=True)
         h, w = np.asarray(observation["depth"]).shape[:2]
         self.last_maps = {"image": image}
+        if self.actions == "relative":
+            from graspsim.prompts import Prompt, prompt_anchor
+
+            anchor = prompt_anchor(Prompt.from_observation(observation["prompt"]))
+            return relative_unit_to_action(unit, anchor, self.radius_px, *action_bounds(w, h))
         return unit_to_action(unit, *action_bounds(w, h))
+
+
+def _action_mapping(checkpoint: Path) -> tuple[str, float | None]:
+    """("absolute", None), or ("relative", radius_px) from the ``model.json`` beside the agent."""
+    meta_path = checkpoint.with_suffix(".json")
+    if not meta_path.is_file():
+        return "absolute", None
+    try:
+        meta = json.loads(meta_path.read_text())
+    except ValueError as e:
+        raise ValueError(f"{meta_path}: not JSON ({e})") from e
+    actions = meta.get("actions", "absolute")
+    if actions not in ("absolute", "relative"):
+        raise ValueError(f"{meta_path}: actions must be 'absolute' or 'relative', got {actions!r}")
+    if actions == "absolute":
+        return actions, None
+    radius = meta.get("radius_px")
+    if not isinstance(radius, (int, float)) or not np.isfinite(radius) or radius <= 0:
+        raise ValueError(f"{meta_path}: radius_px must be a positive number, got {radius!r}")
+    return actions, float(radius)
 
 
 __all__ = ["ALGORITHMS", "SB3Policy"]

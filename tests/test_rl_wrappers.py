@@ -143,3 +143,89 @@ def test_stable_baselines3_learns_on_the_image_env_out_of_the_box(algo, tmp_path
 def _write(path, data: bytes):
     path.write_bytes(data)
     return path
+
+
+def test_prompt_anchor_of_each_kind():
+    from graspsim.prompts import prompt_anchor
+
+    points = Prompt("points", points=np.array([[3.0, 4.0], [7.0, 9.0]], np.float32), labels=np.array([0, 1]))
+    assert prompt_anchor(points) == (7.0, 9.0)  # the first *positive* point
+    assert prompt_anchor(Prompt("box", box=np.array([2, 4, 10, 6], np.float32))) == (6.0, 5.0)
+    mask = np.zeros((10, 10), bool)
+    mask[2:4, 6:9] = True
+    assert prompt_anchor(Prompt("mask", mask=mask)) == (7.0, 2.5)
+    with pytest.raises(ValueError, match="text prompt designates no pixel"):
+        prompt_anchor(Prompt("text", text="the red box"))
+    with pytest.raises(ValueError, match="without a positive point"):
+        prompt_anchor(Prompt("point", points=np.array([[1.0, 1.0]], np.float32), labels=np.array([0])))
+    with pytest.raises(ValueError, match="mask prompt with no pixel"):
+        prompt_anchor(Prompt("mask", mask=np.zeros((4, 4), bool)))
+
+
+def test_relative_actions_are_offsets_from_the_prompt_clipped_to_the_image():
+    from graspsim.grasp import relative_unit_to_action, unit_to_action
+    from graspsim.envs.wrappers import PromptRelativeAction
+
+    low, high = np.array([0, 0, -np.pi / 2, 0.0]), np.array([63, 63, np.pi / 2, 64.0])
+    a = relative_unit_to_action([0.5, -1.0, 0.2, 0.4], (30.0, 10.0), 8.0, low, high)
+    np.testing.assert_allclose(a[:2], [34.0, 2.0])
+    np.testing.assert_allclose(a[2:], unit_to_action([0.5, -1.0, 0.2, 0.4], low, high)[2:])  # angle, opening as absolute
+    np.testing.assert_allclose(relative_unit_to_action([1, 1, 0, 0], (60.0, 62.0), 8.0, low, high)[:2], [63, 63])
+    np.testing.assert_allclose(relative_unit_to_action([5, -5, 0, 0], (30.0, 30.0), 8.0, low, high)[:2], [38, 22])
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="radius_px must be a positive number"):
+            relative_unit_to_action(np.zeros(4), (0, 0), bad, low, high)
+
+    env = gym.make("graspsim/PromptedGraspImage-v0", image_size=48, actions="relative", **SMALL)
+    chain, e = [], env
+    while hasattr(e, "env"):
+        chain.append(type(e))
+        e = e.env
+    assert PromptRelativeAction in chain
+    assert env.get_wrapper_attr("radius_px") == pytest.approx(0.125 * 64)
+    env.reset(seed=4)
+    u, v = env.unwrapped.prompt.points[0]
+    np.testing.assert_allclose(env.get_wrapper_attr("action")(np.zeros(4))[:2], [u, v], atol=1e-4)
+    _, _, terminated, _, info = env.step(np.zeros(4, np.float32))
+    assert terminated and np.isfinite(info["grasp"]).all()
+    env.close()
+    with pytest.raises(ValueError, match="actions must be one of"):
+        gym.make("graspsim/PromptedGraspImage-v0", actions="polar", **SMALL)
+    with pytest.raises(ValueError, match="radius_px applies to actions='relative' only"):
+        gym.make("graspsim/PromptedGraspImage-v0", radius_px=10.0, **SMALL)
+    # same seed, same episode through the wrapper
+    outs = []
+    for _ in range(2):
+        e = gym.make("graspsim/PromptedGraspImage-v0", image_size=48, actions="relative", radius_px=12.0, **SMALL)
+        obs, _ = e.reset(seed=9)
+        outs.append((obs, e.step(np.array([0.3, -0.2, 0.1, 0.5], np.float32))[4]["grasp"]))
+        e.close()
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])
+
+
+def test_an_agent_trained_with_relative_actions_runs_as_a_policy_with_them(tmp_path):
+    import json
+
+    import stable_baselines3 as sb3
+
+    from graspsim import policies
+
+    env = gym.make("graspsim/PromptedGraspImage-v0", image_size=48, actions="relative", radius_px=12.0, **SMALL)
+    model = sb3.PPO("CnnPolicy", env, seed=0, verbose=0, n_steps=64, batch_size=32, n_epochs=1)
+    model.save(tmp_path / "model.zip")
+    (tmp_path / "model.json").write_text(json.dumps({"actions": "relative", "radius_px": 12.0}))
+    policy = policies.make("sb3-ppo", checkpoint=str(tmp_path / "model.zip"))
+    assert (policy.actions, policy.radius_px) == ("relative", 12.0)
+    base = gym.make("graspsim/PromptedGrasp-v0", **SMALL)
+    obs, _ = base.reset(seed=3)
+    wrapped_obs, _ = env.reset(seed=3)
+    chosen, _ = model.predict(wrapped_obs, deterministic=True)
+    np.testing.assert_array_equal(policy.act(obs), env.get_wrapper_attr("action")(chosen))
+    base.close()
+    env.close()
+    for bad, message in (({"actions": "polar"}, "actions must be"), ({"actions": "relative"}, "radius_px must be"),
+                         ("not json", "not JSON")):
+        (tmp_path / "model.json").write_text(bad if isinstance(bad, str) else json.dumps(bad))
+        with pytest.raises(ValueError, match=message):
+            policies.make("sb3-ppo", checkpoint=str(tmp_path / "model.zip"))
