@@ -135,7 +135,7 @@ class NormalisedAction(gym.ActionWrapper):
         super().__init__(env)
         box = env.action_space
         if not isinstance(box, spaces.Box) or not (np.isfinite(box.low).all() and np.isfinite(box.high).all()):
-            raise ValueError("NormalisedAction wraps an environment with a bounded Box action space")
+            raise ValueError(f"{type(self).__name__} wraps an environment with a bounded Box action space")
         self._low = box.low.astype(np.float64)
         self._high = box.high.astype(np.float64)
         self.action_space = spaces.Box(-1.0, 1.0, box.shape, np.float32)
@@ -149,21 +149,16 @@ RELATIVE_RADIUS = 0.125
 ACTION_MODES = ("absolute", "relative")
 
 
-class PromptRelativeAction(gym.ActionWrapper):
-    """Actions in [-1, 1]^4 as offsets from the prompt's anchor pixel (module docstring)."""
+class PromptRelativeAction(NormalisedAction):
+    """Actions in [-1, 1]^4 as offsets from the prompt's anchor pixel (module docstring); the
+    action box's checks and bounds are :class:`NormalisedAction`'s."""
 
     def __init__(self, env: gym.Env, radius_px: float | None = None):
         super().__init__(env)
-        box = env.action_space
-        if not isinstance(box, spaces.Box) or not (np.isfinite(box.low).all() and np.isfinite(box.high).all()):
-            raise ValueError("PromptRelativeAction wraps an environment with a bounded Box action space")
-        self._low = box.low.astype(np.float64)
-        self._high = box.high.astype(np.float64)
         if radius_px is None:
             radius_px = RELATIVE_RADIUS * max(self._high[0] + 1, self._high[1] + 1)
         self.radius_px = float(radius_px)
         relative_unit_to_action(np.zeros(4), (0.0, 0.0), self.radius_px, self._low, self._high)  # validates it
-        self.action_space = spaces.Box(-1.0, 1.0, box.shape, np.float32)
 
     def action(self, action) -> np.ndarray:
         from graspsim.prompts import prompt_anchor

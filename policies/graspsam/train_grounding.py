@@ -115,27 +115,13 @@ def _cache(model, examples, progress: bool, desc: str) -> list[tuple]:
     return items, images
 
 
-def _load_examples(config: GroundingConfig, uses_depth: bool):
-    from graspsim.datasets import open_dataset
+def _load_examples(config: GroundingConfig, variant: str):
+    """(train, validation) examples with object facts (and heights for a depth model), read as
+    ``graspsim train graspsam`` reads them (:func:`.train.load_examples`)."""
+    from .train import TrainConfig, load_examples
 
-    from .examples import examples_from
-
-    folders = [f.strip() for f in str(config.data).split(",") if f.strip()]
-    if not folders:
-        raise ValueError(f"data: give at least one data set folder, got {config.data!r}")
-    train = []
-    for folder in folders:
-        ds = open_dataset(config.data_format, folder)
-        items = ds.items()[: config.max_examples] if config.max_examples else ds.items()
-        train += examples_from(ds, items, heights=uses_depth, facts=True)
-    ds = open_dataset(config.data_format, config.val)
-    items = ds.items()[: max(config.max_examples // 4, 1)] if config.max_examples else ds.items()
-    val = [e for e in examples_from(ds, items, heights=uses_depth, facts=True) if len(e.grasps)]
-    if not train:
-        raise ValueError(f"{config.data}: no training examples (objects with masks)")
-    if not val:
-        raise ValueError(f"{config.val}: no validation examples (objects with masks and positive grasps)")
-    return train, val
+    return load_examples(TrainConfig(data=config.data, out=config.out, val=config.val, data_format=config.data_format,
+                                     variant=variant, text=True, max_examples=config.max_examples))
 
 
 @torch.no_grad()
@@ -193,7 +179,7 @@ def train_grounding(config: GroundingConfig, progress: bool = True) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
     model, source_meta = _grounding_model(config, device)
-    train, val = _load_examples(config, model.uses_depth)
+    train, val = _load_examples(config, model.variant)
     params = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     start, best, history = 0, {"epoch": -1, "pick": -1.0}, []
