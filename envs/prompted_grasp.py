@@ -21,7 +21,8 @@ Info (reset): target_id, target_name, scene (the scene spec dict; with its
     (summary), gripper (its name), labelled (whether the target has
     ground-truth rectangles).
 Info (step): success, failure_mode ("" on success), grasp (x, y, z, yaw,
-    opening_m of the executed world grasp), lifted_ids, target_id, target_name,
+    opening_m of the executed world grasp), lifted_ids (a tuple of object
+    indices: its length varies, so it is no array), target_id, target_name,
     and the entries of every per-grasp metric (graspsim.grasp_metrics): when
     the target is labelled rect_success (the rectangle metric of the executed
     grasp against the target's positive simulated-trial labels,

@@ -327,7 +327,7 @@ class SceneEnv(gym.Env):
             self.timings["execute_ms"] = 0.0
             info = {
                 "success": False, "failure_mode": "no_grasp", "grasp": np.full(5, np.nan),
-                "lifted_ids": np.zeros(0, np.int64), **self._target_info(), **self._metric_info(None, False),
+                "lifted_ids": (), **self._target_info(), **self._metric_info(None, False),
             }
             return None, self.last_outcome, info
         camera = self.episode_camera
@@ -348,7 +348,8 @@ class SceneEnv(gym.Env):
             "success": bool(outcome.success),
             "failure_mode": outcome.failure_mode or "",
             "grasp": world_grasp.as_array(),
-            "lifted_ids": np.asarray(outcome.lifted_ids, np.int64),
+            # a tuple, not an array: its length varies, and vector envs stack equal-shaped arrays only
+            "lifted_ids": tuple(int(i) for i in outcome.lifted_ids),
             **self._target_info(),
             **self._metric_info(grasp, bool(outcome.success)),
         }

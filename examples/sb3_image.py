@@ -64,6 +64,8 @@ def main(argv=None) -> None:
     path = args.out / "model.zip"
     if path.is_file():
         model = algo.load(path, env=env)
+        # a fresh scene stream: reseeding with the start seed would replay the scenes already trained on
+        model.set_random_seed(args.seed + model.num_timesteps)
         print(f"resuming from {path} at {model.num_timesteps} steps")
     else:
         kwargs = dict(n_steps=256, batch_size=64) if args.algo == "ppo" else dict(buffer_size=20000, learning_starts=500)
@@ -75,24 +77,40 @@ def main(argv=None) -> None:
         def __init__(self):
             super().__init__()
             self.successes: list[bool] = []
+            self.episodes_before = episodes_logged(args.out / "progress.csv")
 
         def _on_step(self) -> bool:
             for info, done in zip(self.locals["infos"], self.locals["dones"]):
                 if done:
                     self.successes.append(bool(info.get("success")))
             if self.num_timesteps % args.save_every == 0:
-                model.save(path)
+                save_atomically(model, path)
                 recent = self.successes[-100:]
                 with open(args.out / "progress.csv", "a", newline="") as f:
-                    csv.writer(f).writerow([self.num_timesteps, len(self.successes),
+                    csv.writer(f).writerow([self.num_timesteps, self.episodes_before + len(self.successes),
                                             f"{np.mean(recent) if recent else 0.0:.3f}"])
             return True
 
     remaining = max(args.steps - model.num_timesteps, 0)
     model.learn(remaining, callback=Progress(), reset_num_timesteps=False, progress_bar=False)
-    model.save(path)
+    save_atomically(model, path)
     print(f"saved {path} after {model.num_timesteps} steps")
     plot_progress(args.out, f"{args.algo.upper()} on {args.objects} {args.layout} scenes")
+
+
+def save_atomically(model, path: Path) -> None:
+    """Save through a temporary file so that a run killed mid-save leaves the previous agent intact."""
+    partial = path.with_name(path.stem + ".partial.zip")
+    model.save(partial)
+    partial.replace(path)
+
+
+def episodes_logged(progress: Path) -> int:
+    """Episodes counted by earlier runs into the same ``progress.csv`` (0 when there is none)."""
+    if not progress.is_file():
+        return 0
+    rows = [r for r in csv.reader(open(progress)) if r]
+    return int(rows[-1][1]) if rows else 0
 
 
 def plot_progress(out: Path, title: str) -> Path:

@@ -42,7 +42,7 @@ def _randomised_episode(seed: int, objects: str = "primitives") -> str:
     action = policies.make("analytic").act(obs)
     obs2, reward, _, _, info2 = env.step(action)
     env.close()
-    return _digest(obs, info, (reward, info2["failure_mode"], info2["lifted_ids"].tolist(),
+    return _digest(obs, info, (reward, info2["failure_mode"], list(info2["lifted_ids"]),
                                np.round(info2["grasp"], 9).tolist(), _digest(obs2)))
 
 

@@ -143,8 +143,12 @@ def test_help_shows_defaults_and_policy_forms(capsys):
 def test_bench_sim_vector_and_declutter_report_their_counts(capsys):
     from graspsim.app.bench import bench_declutter, bench_vector
 
-    r = bench_vector((1, 2), episodes=3, layout="single")
-    assert [row["envs"] for row in r["rows"]] == [1, 2] and all(row["episodes"] >= 3 for row in r["rows"])
+    for mode in ("next-step", "same-step"):
+        r = bench_vector((1, 2), episodes=3, layout="single", autoreset=mode)
+        assert [row["envs"] for row in r["rows"]] == [1, 2] and all(row["episodes"] >= 3 for row in r["rows"])
+        assert r["autoreset"] == mode
+    with pytest.raises(ValueError, match="autoreset must be one of"):
+        bench_vector((1,), episodes=1, autoreset="sometimes")
     d = bench_declutter(1, layout="packed")
     assert d["rounds"] == 1 and d["grasps"] >= 1 and d["grasps_per_second"] == pytest.approx(d["grasps"] / d["seconds"])
     assert main(["bench", "sim", "--vector", "1,x"]) == 2

@@ -40,6 +40,21 @@ def test_vector_envs(vector_cls):
     venv.close()
 
 
+def test_vector_env_batches_infos_of_different_outcomes():
+    """One sub-env lifts its target, the other executes no grasp: ``lifted_ids`` of
+    different lengths must still batch (an array of varying shape broke the vector env)."""
+    venv = gym.vector.SyncVectorEnv([lambda: gym.make("graspsim/PromptedGrasp-v0", layout="single") for _ in range(2)])
+    obs, _ = venv.reset(seed=[3, 4])
+    analytic = policies.make("analytic")
+    grasp = analytic.act({k: (v[0] if not isinstance(v, dict) else {kk: vv[0] for kk, vv in v.items()})
+                          for k, v in obs.items()})
+    no_grasp = np.zeros(4, np.float32)
+    _, reward, _, _, info = venv.step(np.stack([grasp, no_grasp]))
+    venv.close()
+    assert list(reward) == [1.0, 0.0]
+    assert [tuple(ids) for ids in info["lifted_ids"]] == [(int(info["target_id"][0]),), ()]
+
+
 def _episode_digest(seed, prompt="box"):
     env = gym.make("graspsim/PromptedGrasp-v0", prompt=prompt, object_count=(3, 4))
     obs, info = env.reset(seed=seed)
@@ -48,7 +63,7 @@ def _episode_digest(seed, prompt="box"):
     h = hashlib.sha256()
     for a in (obs["rgb"], obs["depth"], obs["prompt"]["mask"], obs["prompt"]["box"], action, obs2["depth"], info2["grasp"]):
         h.update(np.ascontiguousarray(a).tobytes())
-    h.update(repr((reward, info2["failure_mode"], info2["lifted_ids"].tolist(), info["scene"])).encode())
+    h.update(repr((reward, info2["failure_mode"], list(info2["lifted_ids"]), info["scene"])).encode())
     env.close()
     return h.hexdigest()
 
@@ -76,7 +91,7 @@ def _set_layout_digest(case):
     h = hashlib.sha256()
     for a in (obs["rgb"], obs["depth"], obs["prompt"]["mask"], obs2["rgb"], obs2["depth"], info2["grasp"]):
         h.update(np.ascontiguousarray(a).tobytes())
-    h.update(repr((reward, info2["failure_mode"], info2["lifted_ids"].tolist(), info["scene"])).encode())
+    h.update(repr((reward, info2["failure_mode"], list(info2["lifted_ids"]), info["scene"])).encode())
     env.close()
     return h.hexdigest()
 

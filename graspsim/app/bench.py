@@ -44,22 +44,28 @@ def bench_sim(objects="primitives", layout="pile", prompt="point", episodes=20, 
     return result
 
 
-def bench_vector(counts=(1, 2), episodes: int = 16, objects="primitives", layout="pile", seed=0) -> dict:
+def bench_vector(counts=(1, 2), episodes: int = 16, objects="primitives", layout="pile", seed=0,
+                 autoreset: str = "next-step") -> dict:
     """Episodes per second of ``gymnasium.make_vec("graspsim/PromptedGrasp-v0", num_envs=n,
     vectorization_mode="async")`` with random actions, for each n in ``counts``, and the
     scaling efficiency against the first count (episodes/s ratio divided by the env ratio).
-    Gymnasium resets a finished sub-environment on its next step, so a one-grasp episode
-    takes two vector steps; an episode is counted when it terminates."""
+    ``autoreset``: Gymnasium's mode. "next-step" (its default) resets a finished
+    sub-environment on its next step, so a one-grasp episode takes two vector steps;
+    "same-step" resets it inside the step that finished it (one vector step per episode,
+    half the waits on the slowest sub-environment). An episode is counted when it terminates."""
     import gymnasium as gym
 
     import graspsim  # noqa: F401
 
     if not counts or any(not (isinstance(n, int) and n >= 1) for n in counts):
         raise ValueError(f"vector env counts must be positive integers, got {counts!r}")
+    modes = {"next-step": gym.vector.AutoresetMode.NEXT_STEP, "same-step": gym.vector.AutoresetMode.SAME_STEP}
+    if autoreset not in modes:
+        raise ValueError(f"autoreset must be one of {tuple(modes)}, got {autoreset!r}")
     rows = []
     for n in counts:
         envs = gym.make_vec("graspsim/PromptedGrasp-v0", num_envs=n, vectorization_mode="async",
-                            objects=objects, layout=layout)
+                            vector_kwargs={"autoreset_mode": modes[autoreset]}, objects=objects, layout=layout)
         try:
             envs.action_space.seed(seed)
             envs.reset(seed=[seed + k for k in range(n)])
@@ -69,17 +75,20 @@ def bench_vector(counts=(1, 2), episodes: int = 16, objects="primitives", layout
                 _, _, terminated, truncated, _ = envs.step(envs.action_space.sample())
                 done += int(np.sum(terminated | truncated))
             elapsed = time.perf_counter() - t0
-        finally:
-            envs.close()
+        except BaseException:
+            envs.close(terminate=True)  # a plain close would wait forever on the failed step
+            raise
+        envs.close()
         rows.append({"envs": n, "episodes": done, "seconds": elapsed, "episodes_per_second": done / elapsed})
     base = rows[0]
     for r in rows:
         r["efficiency"] = (r["episodes_per_second"] / base["episodes_per_second"]) / (r["envs"] / base["envs"])
-    return {"rows": rows, "objects": objects, "layout": layout}
+    return {"rows": rows, "objects": objects, "layout": layout, "autoreset": autoreset}
 
 
 def format_bench_vector(r: dict) -> str:
-    lines = [f"graspsim bench sim --vector: AsyncVectorEnv of PromptedGrasp-v0, random actions, {r['objects']}/{r['layout']}"]
+    lines = [f"graspsim bench sim --vector: AsyncVectorEnv of PromptedGrasp-v0, random actions, {r['objects']}/{r['layout']}, "
+             f"{r['autoreset']} autoreset"]
     lines += [f"{row['envs']} env(s): {row['episodes_per_second']:.2f} episodes/s ({row['episodes']} episodes in "
               f"{row['seconds']:.1f} s), scaling efficiency {row['efficiency']:.2f}" for row in r["rows"]]
     return "\n".join(lines)

@@ -268,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--appearance", default="catalogue", choices=("catalogue", "randomised"), help="scene appearance")
     sim.add_argument("--vector", default=None, metavar="N,M",
                      help="instead: episodes/s of AsyncVectorEnv with N, M, ... environments and the scaling efficiency")
+    sim.add_argument("--autoreset", default="next-step", choices=("next-step", "same-step"),
+                     help="with --vector: Gymnasium's autoreset mode (same-step: one vector step per episode)")
     sim.add_argument("--no-render-after-grasp", dest="render_after_grasp", action="store_false",
                      help="measure with the environment option render_after_grasp=False (the step returns the "
                           "frame the policy acted on: a render less per episode)")
@@ -435,7 +437,7 @@ def _bench(args) -> int:
             counts = tuple(int(n) for n in args.vector.split(","))
         except ValueError:
             raise ValueError(f"--vector must be comma-separated integers, got {args.vector!r}") from None
-        print(format_bench_vector(bench_vector(counts, args.episodes, args.objects, args.layout, args.seed)))
+        print(format_bench_vector(bench_vector(counts, args.episodes, args.objects, args.layout, args.seed, args.autoreset)))
         return 0
     print(format_bench(bench_sim(args.objects, args.layout, args.prompt, args.episodes, args.seed, args.split,
                                  args.object_count, args.appearance, args.render_after_grasp)))
