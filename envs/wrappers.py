@@ -21,7 +21,12 @@ These wrappers compose with ``gym.make`` and ``gymnasium.make_vec``:
   channel: each positive point a Gaussian blob of ``point_sigma_px`` (in the
   full image's pixels, peak 255), a box filled with 255, a mask as is (255
   inside), a text prompt nothing (it has no place in the image; use
-  ``FlatPrompt`` for text). The encoding is
+  ``FlatPrompt`` for text). ``view="anchor"`` crops the image first to the
+  square of side 2 × ``view_radius_px`` (default :data:`VIEW_RADIUS`, twice
+  the relative actions' reach: 80 px at 320) centred on the prompt's anchor
+  pixel, zero outside the image: an egocentric view that puts the prompted
+  object at the centre, so that with ``PromptRelativeAction`` the image and
+  the action share one frame. The encoding is
   :func:`graspsim.geometry.image_stack.image_stack`, which the ``sb3-ppo`` /
   ``sb3-sac`` policies apply to run a trained agent.
 - :class:`NormalisedAction`: actions in [-1, 1]^4 mapped linearly to the
@@ -42,9 +47,10 @@ Registered ids composing them (``import graspsim`` registers them):
 NormalisedAction (CNN policies: PPO / SAC ``"CnnPolicy"``), and
 ``graspsim/PromptedGraspFlat-v0`` = PromptedGrasp-v0 + FlatPrompt +
 NormalisedAction (``"MultiInputPolicy"``). Keyword arguments of ``gym.make``
-go to the base environment, except ``image_size`` (image id),
-``max_height_m`` and ``actions`` (``"absolute"``, the default:
-NormalisedAction; ``"relative"``: PromptRelativeAction) with ``radius_px``. Same seed, same observations: the wrappers draw no random numbers.
+go to the base environment, except ``image_size``, ``view`` and
+``view_radius_px`` (image id), ``max_height_m`` and ``actions``
+(``"absolute"``, the default: NormalisedAction; ``"relative"``:
+PromptRelativeAction) with ``radius_px``. Same seed, same observations: the wrappers draw no random numbers.
 """
 
 from __future__ import annotations
@@ -108,11 +114,35 @@ class FlatPrompt(gym.ObservationWrapper):
         return out
 
 
-class ImageObservation(gym.ObservationWrapper):
-    """Channels-first uint8 ``(5, size, size)`` image: RGB, height, prompt (see the module docstring)."""
+#: default reach of a prompt-relative action: this fraction of the image's longer side (40 px at 320)
+RELATIVE_RADIUS = 0.125
+#: default half side of the anchor view: this fraction of the image's longer side (80 px at 320)
+VIEW_RADIUS = 2 * RELATIVE_RADIUS
+ACTION_MODES = ("absolute", "relative")
+VIEWS = ("full", "anchor")
 
-    def __init__(self, env: gym.Env, size: int = 84, max_height_m: float = MAX_HEIGHT_M, point_sigma_px: float = POINT_SIGMA_PX):
+
+class ImageObservation(gym.ObservationWrapper):
+    """Channels-first uint8 ``(5, size, size)`` image: RGB, height, prompt, of the whole
+    image or (``view="anchor"``) of a square around the prompt's anchor (module docstring)."""
+
+    def __init__(self, env: gym.Env, size: int = 84, max_height_m: float = MAX_HEIGHT_M, point_sigma_px: float = POINT_SIGMA_PX,
+                 view: str = "full", view_radius_px: float | None = None):
         super().__init__(env)
+        if view not in VIEWS:
+            raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
+        if view == "full" and view_radius_px is not None:
+            raise ValueError("view_radius_px applies to view='anchor' only")
+        if view == "anchor":
+            if view_radius_px is None:
+                h, w = env.observation_space["rgb"].shape[:2]
+                view_radius_px = VIEW_RADIUS * max(h, w)
+            if not (isinstance(view_radius_px, (int, float, np.integer, np.floating)) and np.isfinite(view_radius_px)
+                    and view_radius_px >= 1):
+                raise ValueError(f"view_radius_px must be a number >= 1, got {view_radius_px!r}")
+            view_radius_px = float(view_radius_px)
+        self.view = view
+        self.view_radius_px = view_radius_px
         if not (isinstance(size, (int, np.integer)) and 16 <= size <= 1024):
             raise ValueError(f"image size must be an integer in [16, 1024], got {size!r}")
         if not (np.isfinite(max_height_m) and max_height_m > 0):
@@ -125,7 +155,7 @@ class ImageObservation(gym.ObservationWrapper):
         self.observation_space = spaces.Box(0, 255, (len(IMAGE_CHANNELS), self.size, self.size), np.uint8)
 
     def observation(self, observation: dict) -> np.ndarray:
-        return image_stack(observation, self.size, self.max_height_m, self.point_sigma_px)
+        return image_stack(observation, self.size, self.max_height_m, self.point_sigma_px, self.view_radius_px)
 
 
 class NormalisedAction(gym.ActionWrapper):
@@ -142,11 +172,6 @@ class NormalisedAction(gym.ActionWrapper):
 
     def action(self, action) -> np.ndarray:
         return unit_to_action(action, self._low, self._high)
-
-
-#: default reach of a prompt-relative action: this fraction of the image's longer side (40 px at 320)
-RELATIVE_RADIUS = 0.125
-ACTION_MODES = ("absolute", "relative")
 
 
 class PromptRelativeAction(NormalisedAction):
@@ -180,12 +205,14 @@ def _action_wrapper(env: gym.Env, actions: str, radius_px: float | None) -> gym.
 
 
 def make_image_env(image_size: int = 84, max_height_m: float = MAX_HEIGHT_M, actions: str = "absolute",
-                   radius_px: float | None = None, **kwargs) -> gym.Env:
-    """``graspsim/PromptedGraspImage-v0``: PromptedGrasp-v0 + ImageObservation + NormalisedAction
-    (or PromptRelativeAction with ``actions="relative"``)."""
+                   radius_px: float | None = None, view: str = "full", view_radius_px: float | None = None,
+                   **kwargs) -> gym.Env:
+    """``graspsim/PromptedGraspImage-v0``: PromptedGrasp-v0 + ImageObservation (``view``)
+    + NormalisedAction (or PromptRelativeAction with ``actions="relative"``)."""
     from graspsim.envs.prompted_grasp import PromptedGraspEnv
 
-    return _action_wrapper(ImageObservation(PromptedGraspEnv(**kwargs), image_size, max_height_m), actions, radius_px)
+    image = ImageObservation(PromptedGraspEnv(**kwargs), image_size, max_height_m, view=view, view_radius_px=view_radius_px)
+    return _action_wrapper(image, actions, radius_px)
 
 
 def make_flat_env(max_height_m: float = MAX_HEIGHT_M, actions: str = "absolute", radius_px: float | None = None,
@@ -198,4 +225,4 @@ def make_flat_env(max_height_m: float = MAX_HEIGHT_M, actions: str = "absolute",
 
 
 __all__ = ["ACTION_MODES", "FlatPrompt", "IMAGE_CHANNELS", "ImageObservation", "NormalisedAction", "PromptRelativeAction",
-           "RELATIVE_RADIUS", "make_flat_env", "make_image_env", "height_image", "prompt_channel"]
+           "RELATIVE_RADIUS", "VIEWS", "VIEW_RADIUS", "make_flat_env", "make_image_env", "height_image", "prompt_channel"]

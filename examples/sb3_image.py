@@ -4,6 +4,7 @@
     python examples/sb3_image.py --algo ppo --layout single --steps 20000 --out runs/sb3-ppo-single
     python examples/sb3_image.py --algo sac --layout single --steps 20000 --out runs/sb3-sac-single
     python examples/sb3_image.py --algo ppo --actions relative --steps 20000 --out runs/sb3-ppo-single-relative
+    python examples/sb3_image.py --algo ppo --actions relative --view anchor --steps 20000 --out runs/sb3-ppo-single-anchor
 
 The observation is a 5-channel 84 x 84 image (RGB, height above the table,
 the prompt drawn as a channel) and the action (u, v, angle, opening) in
@@ -39,6 +40,8 @@ def main(argv=None) -> None:
     parser.add_argument("--prompt", default="point")
     parser.add_argument("--actions", default="absolute", choices=("absolute", "relative"),
                         help="relative: (u, v) as offsets from the prompted pixel (PromptRelativeAction)")
+    parser.add_argument("--view", default="full", choices=("full", "anchor"),
+                        help="anchor: the image cropped around the prompted pixel (ImageObservation view)")
     parser.add_argument("--steps", type=int, default=20000, help="environment steps (one grasp each)")
     parser.add_argument("--save-every", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
@@ -51,11 +54,13 @@ def main(argv=None) -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     env = gym.make("graspsim/PromptedGraspImage-v0", objects=args.objects, layout=args.layout, prompt=args.prompt,
-                   split="train", actions=args.actions)
+                   split="train", actions=args.actions, view=args.view)
     # how the agent's actions map onto grasps, for the sb3-ppo / sb3-sac policies that run it later
     mapping = {"actions": args.actions}
     if args.actions == "relative":
         mapping["radius_px"] = float(env.get_wrapper_attr("radius_px"))
+    if args.view == "anchor":
+        mapping.update(view="anchor", view_radius_px=float(env.get_wrapper_attr("view_radius_px")))
     meta = args.out / "model.json"
     if meta.is_file() and json.loads(meta.read_text()) != mapping:
         raise SystemExit(f"{meta} records {meta.read_text().strip()}, not {mapping}: use another --out")

@@ -13,7 +13,9 @@ prompt-relative actions (``PromptRelativeAction``), as offsets from the prompt's
 anchor pixel (:func:`graspsim.grasp.relative_unit_to_action`). Which mapping an
 agent learned is read from ``model.json`` beside its ``model.zip`` (written by
 the example: ``{"actions": "relative", "radius_px": 40.0}``); without that
-file, absolute. Needs the ``rl`` extra
+file, absolute. An agent trained on the anchor view (``view="anchor"``) has
+``"view_radius_px"`` there too, and sees the same crop around the prompt's
+anchor. Needs the ``rl`` extra
 (``pip install -e ".[rl]"``). It does not accept text prompts (the
 benchmark refuses a text run before any episode): the image environment
 draws no text, so the agent never saw one.
@@ -21,13 +23,12 @@ draws no text, so the agent never saw one.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
 from graspsim.geometry.image_stack import IMAGE_CHANNELS, MAX_HEIGHT_M, POINT_SIGMA_PX, image_stack
-import json
-
 from graspsim.grasp import action_bounds, relative_unit_to_action, unit_to_action
 
 from .base import BasePolicy
@@ -63,14 +64,14 @@ class SB3Policy(BasePolicy):
             raise ValueError(f"SB3 checkpoint {str(path)!r} observes {shape}, not the image environment's "
                              f"({len(IMAGE_CHANNELS)}, S, S)")
         self.name = f"sb3-{algo}"
-        self.actions, self.radius_px = _action_mapping(path)
+        self.actions, self.radius_px, self.view_radius_px = _action_mapping(path)
         self.size = int(shape[1])
         self.max_height_m = float(max_height_m)
         self.point_sigma_px = float(point_sigma_px)
         super().__init__(seed)
 
     def act(self, observation: dict) -> np.ndarray:
-        image = image_stack(observation, self.size, self.max_height_m, self.point_sigma_px)
+        image = image_stack(observation, self.size, self.max_height_m, self.point_sigma_px, self.view_radius_px)
         unit, _ = self.agent.predict(image, deterministic=True)
         h, w = np.asarray(observation["depth"]).shape[:2]
         self.last_maps = {"image": image}
@@ -82,11 +83,13 @@ class SB3Policy(BasePolicy):
         return unit_to_action(unit, *action_bounds(w, h))
 
 
-def _action_mapping(checkpoint: Path) -> tuple[str, float | None]:
-    """("absolute", None), or ("relative", radius_px) from the ``model.json`` beside the agent."""
+def _action_mapping(checkpoint: Path) -> tuple[str, float | None, float | None]:
+    """(actions, radius_px, view_radius_px) from the ``model.json`` beside the agent:
+    ("absolute", None, None) without one; radius_px for relative actions, view_radius_px
+    for the anchor view (None for the whole image)."""
     meta_path = checkpoint.with_suffix(".json")
     if not meta_path.is_file():
-        return "absolute", None
+        return "absolute", None, None
     try:
         meta = json.loads(meta_path.read_text())
     except ValueError as e:
@@ -94,12 +97,19 @@ def _action_mapping(checkpoint: Path) -> tuple[str, float | None]:
     actions = meta.get("actions", "absolute")
     if actions not in ("absolute", "relative"):
         raise ValueError(f"{meta_path}: actions must be 'absolute' or 'relative', got {actions!r}")
-    if actions == "absolute":
-        return actions, None
-    radius = meta.get("radius_px")
-    if not isinstance(radius, (int, float)) or not np.isfinite(radius) or radius <= 0:
-        raise ValueError(f"{meta_path}: radius_px must be a positive number, got {radius!r}")
-    return actions, float(radius)
+    view = meta.get("view", "full")
+    if view not in ("full", "anchor"):
+        raise ValueError(f"{meta_path}: view must be 'full' or 'anchor', got {view!r}")
+    radius = _positive(meta, "radius_px", meta_path) if actions == "relative" else None
+    view_radius = _positive(meta, "view_radius_px", meta_path) if view == "anchor" else None
+    return actions, radius, view_radius
+
+
+def _positive(meta: dict, key: str, meta_path: Path) -> float:
+    value = meta.get(key)
+    if not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{meta_path}: {key} must be a positive number, got {value!r}")
+    return float(value)
 
 
 __all__ = ["ALGORITHMS", "SB3Policy"]

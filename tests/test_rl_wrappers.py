@@ -204,6 +204,43 @@ def test_relative_actions_are_offsets_from_the_prompt_clipped_to_the_image():
     np.testing.assert_array_equal(outs[0][1], outs[1][1])
 
 
+def test_crop_around_is_the_square_at_the_anchor_with_zeros_outside_the_image():
+    from graspsim.geometry.image_stack import crop_around
+
+    channels = np.arange(2 * 6 * 8, dtype=np.float32).reshape(2, 6, 8) + 1
+    inside = crop_around(channels, (4.2, 2.6), 2)  # nearest pixel (4, 3): rows 1..4, cols 2..5
+    np.testing.assert_array_equal(inside, channels[:, 1:5, 2:6])
+    corner = crop_around(channels, (0.0, 0.0), 2)
+    assert corner.shape == (2, 4, 4) and (corner[:, :2, :] == 0).all() and (corner[:, :, :2] == 0).all()
+    np.testing.assert_array_equal(corner[:, 2:, 2:], channels[:, :2, :2])
+    assert not crop_around(channels, (100.0, 100.0), 2).any()
+    with pytest.raises(ValueError, match="view radius_px must be a number >= 1"):
+        crop_around(channels, (0, 0), 0.2)
+
+
+def test_anchor_view_centres_the_image_on_the_prompt():
+    from graspsim.geometry.image_stack import image_stack
+
+    env = gym.make("graspsim/PromptedGraspImage-v0", image_size=32, actions="relative", view="anchor", **SMALL)
+    assert env.get_wrapper_attr("view_radius_px") == pytest.approx(0.25 * 64)
+    obs, _ = env.reset(seed=2)
+    peak = np.unravel_index(np.argmax(obs[4]), obs[4].shape)
+    assert abs(peak[0] - 15.5) <= 1 and abs(peak[1] - 15.5) <= 1  # the point prompt's blob sits at the centre
+    full = image_stack(env.unwrapped._observation(), 32)
+    assert not np.array_equal(obs, full)
+    obs2, _ = env.reset(seed=2)
+    np.testing.assert_array_equal(obs, obs2)  # same seed, same view
+    env.close()
+    for kwargs, message in ((dict(view="side"), "view must be one of"), (dict(view_radius_px=10.0), "applies to view='anchor'"),
+                            (dict(view="anchor", view_radius_px=0.5), "view_radius_px must be a number >= 1")):
+        with pytest.raises(ValueError, match=message):
+            gym.make("graspsim/PromptedGraspImage-v0", **kwargs, **SMALL)
+    text = gym.make("graspsim/PromptedGraspImage-v0", view="anchor", prompt="text", **SMALL)
+    with pytest.raises(ValueError, match="text prompt designates no pixel"):
+        text.reset(seed=0)
+    text.close()
+
+
 def test_an_agent_trained_with_relative_actions_runs_as_a_policy_with_them(tmp_path):
     import json
 
@@ -224,7 +261,26 @@ def test_an_agent_trained_with_relative_actions_runs_as_a_policy_with_them(tmp_p
     np.testing.assert_array_equal(policy.act(obs), env.get_wrapper_attr("action")(chosen))
     base.close()
     env.close()
+    # an agent trained on the anchor view sees the same crop as a policy
+    anchor_env = gym.make("graspsim/PromptedGraspImage-v0", image_size=48, actions="relative", radius_px=12.0,
+                          view="anchor", view_radius_px=20.0, **SMALL)
+    model.set_env(anchor_env)
+    model.save(tmp_path / "model.zip")
+    (tmp_path / "model.json").write_text(json.dumps({"actions": "relative", "radius_px": 12.0, "view": "anchor",
+                                                     "view_radius_px": 20.0}))
+    policy = policies.make("sb3-ppo", checkpoint=str(tmp_path / "model.zip"))
+    assert policy.view_radius_px == 20.0
+    base = gym.make("graspsim/PromptedGrasp-v0", **SMALL)
+    obs, _ = base.reset(seed=5)
+    wrapped_obs, _ = anchor_env.reset(seed=5)
+    chosen, _ = model.predict(wrapped_obs, deterministic=True)
+    np.testing.assert_array_equal(policy.act(obs), anchor_env.get_wrapper_attr("action")(chosen))
+    np.testing.assert_array_equal(policy.last_maps["image"], wrapped_obs)
+    base.close()
+    anchor_env.close()
     for bad, message in (({"actions": "polar"}, "actions must be"), ({"actions": "relative"}, "radius_px must be"),
+                         ({"actions": "relative", "radius_px": 12.0, "view": "side"}, "view must be"),
+                         ({"actions": "relative", "radius_px": 12.0, "view": "anchor"}, "view_radius_px must be"),
                          ("not json", "not JSON")):
         (tmp_path / "model.json").write_text(bad if isinstance(bad, str) else json.dumps(bad))
         with pytest.raises(ValueError, match=message):

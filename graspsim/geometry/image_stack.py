@@ -9,7 +9,11 @@ which trains an agent on it, and the policy that runs a trained agent
 with OpenCV's area interpolation: R, G, B; the height above the table
 (:func:`height_image`: 0 at the table and for missing depth, 255 at
 ``max_height_m``, clipped); and the prompt (:func:`prompt_channel`, in the
-full image's pixels before the resize).
+full image's pixels before the resize). With ``view_radius_px`` the image is
+first cropped to the square of side 2 × ``view_radius_px`` (rounded to whole
+pixels) centred on the prompt's anchor pixel
+(:func:`graspsim.prompts.prompt_anchor`, rounded), zero where the square leaves
+the image: an egocentric view in which the prompted object sits at the centre.
 """
 
 from __future__ import annotations
@@ -52,20 +56,41 @@ def prompt_channel(prompt, shape: tuple[int, int], sigma_px: float = POINT_SIGMA
     return out
 
 
+def crop_around(channels: np.ndarray, centre_uv, radius_px: float) -> np.ndarray:
+    """The (C, 2r, 2r) square of ``channels`` (C, H, W) centred on the pixel nearest
+    ``centre_uv`` (r = ``radius_px`` rounded), zero outside the image."""
+    if not (np.isfinite(radius_px) and radius_px >= 1):
+        raise ValueError(f"view radius_px must be a number >= 1, got {radius_px!r}")
+    r = int(round(radius_px))
+    u, v = (int(round(float(x))) for x in centre_uv)
+    c, h, w = channels.shape
+    out = np.zeros((c, 2 * r, 2 * r), channels.dtype)
+    u0, v0 = u - r, v - r
+    su, sv = slice(max(u0, 0), min(u0 + 2 * r, w)), slice(max(v0, 0), min(v0 + 2 * r, h))
+    if su.start < su.stop and sv.start < sv.stop:
+        out[:, sv.start - v0:sv.stop - v0, su.start - u0:su.stop - u0] = channels[:, sv, su]
+    return out
+
+
 def image_stack(observation: dict, size: int, max_height_m: float = MAX_HEIGHT_M,
-                point_sigma_px: float = POINT_SIGMA_PX) -> np.ndarray:
-    """The (5, size, size) uint8 image of an environment observation (module docstring)."""
+                point_sigma_px: float = POINT_SIGMA_PX, view_radius_px: float | None = None) -> np.ndarray:
+    """The (5, size, size) uint8 image of an environment observation (module docstring);
+    ``view_radius_px``: crop around the prompt's anchor first (ValueError for a text prompt)."""
     import cv2
 
-    from graspsim.prompts import Prompt
+    from graspsim.prompts import Prompt, prompt_anchor
 
     rgb = np.asarray(observation["rgb"], np.uint8)
     h, w = rgb.shape[:2]
     height = height_image(observation, max_height_m)
-    prompt = prompt_channel(Prompt.from_observation(observation["prompt"]), (h, w), point_sigma_px)
+    prompt_obj = Prompt.from_observation(observation["prompt"])
+    prompt = prompt_channel(prompt_obj, (h, w), point_sigma_px)
     channels = [rgb[..., 0], rgb[..., 1], rgb[..., 2], height, prompt]
+    if view_radius_px is not None:
+        channels = list(crop_around(np.stack([np.asarray(c, np.float32) for c in channels]),
+                                    prompt_anchor(prompt_obj), view_radius_px))
     small = [cv2.resize(np.asarray(c, np.float32), (size, size), interpolation=cv2.INTER_AREA) for c in channels]
     return np.ascontiguousarray(np.clip(np.rint(np.stack(small)), 0, 255).astype(np.uint8))
 
 
-__all__ = ["IMAGE_CHANNELS", "MAX_HEIGHT_M", "POINT_SIGMA_PX", "height_image", "image_stack", "prompt_channel"]
+__all__ = ["IMAGE_CHANNELS", "MAX_HEIGHT_M", "POINT_SIGMA_PX", "crop_around", "height_image", "image_stack", "prompt_channel"]
