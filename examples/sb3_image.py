@@ -49,7 +49,7 @@ def main(argv=None) -> None:
     parser.add_argument("--plot-only", action="store_true", help="only redraw OUT/curve.png from OUT/progress.csv")
     args = parser.parse_args(argv)
     if args.plot_only:
-        plot_progress(args.out, f"{args.algo.upper()} on {args.objects} {args.layout} scenes")
+        plot_progress(args.out, curve_title(args))
         return
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -100,7 +100,12 @@ def main(argv=None) -> None:
     model.learn(remaining, callback=Progress(), reset_num_timesteps=False, progress_bar=False)
     save_atomically(model, path)
     print(f"saved {path} after {model.num_timesteps} steps")
-    plot_progress(args.out, f"{args.algo.upper()} on {args.objects} {args.layout} scenes")
+    plot_progress(args.out, curve_title(args))
+
+
+def curve_title(args) -> str:
+    return (f"{args.algo.upper()} on {args.objects} {args.layout} scenes, {args.actions} actions"
+            + (", anchor view" if args.view == "anchor" else ""))
 
 
 def save_atomically(model, path: Path) -> None:
