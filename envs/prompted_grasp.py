@@ -33,6 +33,8 @@ Labels come from the scene spec (suites written by ``graspsim label`` and the
     a second each).
     Wall-clock timings are in ``env.unwrapped.last_outcome.timings`` (kept out
     of info so that equal seeds give equal infos).
+Prompt: a kind of PROMPT_KINDS, or a tuple of kinds (e.g. ("point", "box"))
+    from which each episode's kind is drawn with the prompt stream.
 Reset options: objects, layout, prompt, object_count, split, appearance,
     scene (a SceneSpec or its dict, to replay a saved scene, appearance
     included), target (object index).

@@ -51,7 +51,7 @@ class EnvConfig:
 
     objects: str
     layout: str
-    prompt: str
+    prompt: str | tuple[str, ...]
     object_count: tuple[int, int] | None
     split: str
     appearance: str = "catalogue"
@@ -66,14 +66,22 @@ class EnvConfig:
         get_object_set(self.objects)  # raises ValueError naming the value
         if self.layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
-        check_kind(self.prompt)
+        prompt = self.prompt
+        if isinstance(prompt, (list, tuple)):
+            if not prompt or len(set(prompt)) != len(prompt):
+                raise ValueError(f"prompt must be a kind or a non-empty tuple of distinct kinds, got {prompt!r}")
+            prompt = tuple(check_kind(k) for k in prompt)
+            if len(prompt) == 1:
+                prompt = prompt[0]
+        else:
+            check_kind(prompt)
         if self.split not in SPLIT_CHOICES:
             raise ValueError(f"split must be one of {SPLIT_CHOICES}, got {self.split!r}")
         check_mode(self.appearance)
         if self.phrasing not in TEXT_PHRASINGS:
             raise ValueError(f"phrasing must be one of {TEXT_PHRASINGS}, got {self.phrasing!r}")
         count = None if self.object_count is None else check_count_range(self.object_count)
-        return replace(self, object_count=count)
+        return replace(self, object_count=count, prompt=prompt)
 
 
 def check_seed(seed) -> None:
@@ -232,14 +240,16 @@ class SceneEnv(gym.Env):
             self.target = int(visible[self._prompt_rng.integers(len(visible))])
         else:
             self.target = None
+        kind = config.prompt
+        if not isinstance(kind, str):  # a mixture: this episode's kind from the prompt stream
+            kind = kind[int(self._prompt_rng.integers(len(kind)))]
         if self.target is None:
-            self.prompt = Prompt(config.prompt)
+            self.prompt = Prompt(kind)
             return
         text = self.world.names[self.target]
-        if config.prompt == "text" and config.phrasing != "name":
+        if kind == "text" and config.phrasing != "name":
             text = self._phrase(seg, visible, config.phrasing) or text
-        self.prompt = make_prompt(config.prompt, seg == self.target + 1, text, self._prompt_rng,
-                                  self.n_points, self.gaze_noise_px)
+        self.prompt = make_prompt(kind, seg == self.target + 1, text, self._prompt_rng, self.n_points, self.gaze_noise_px)
 
     def _phrase(self, seg: np.ndarray, visible: list[int], phrasing: str) -> str | None:
         """A referring phrase for the target among the visible objects (graspsim.phrases),

@@ -37,12 +37,15 @@ def main(argv=None) -> None:
     parser.add_argument("--algo", choices=("ppo", "sac"), default="ppo")
     parser.add_argument("--objects", default="primitives")
     parser.add_argument("--layout", default="single", choices=("single", "pile", "packed"))
-    parser.add_argument("--prompt", default="point")
+    parser.add_argument("--prompt", default="point",
+                        help="a prompt kind, or kinds separated by commas (point,box): each episode draws one")
     parser.add_argument("--actions", default="absolute", choices=("absolute", "relative"),
                         help="relative: (u, v) as offsets from the prompted pixel (PromptRelativeAction)")
     parser.add_argument("--view", default="full", choices=("full", "anchor"),
                         help="anchor: the image cropped around the prompted pixel (ImageObservation view)")
+    parser.add_argument("--camera-px", type=int, default=320, help="rendered image width and height")
     parser.add_argument("--steps", type=int, default=20000, help="environment steps (one grasp each)")
+    parser.add_argument("--n-steps", type=int, default=256, help="PPO: steps per rollout (minibatches of 64 or fewer)")
     parser.add_argument("--save-every", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
@@ -53,8 +56,8 @@ def main(argv=None) -> None:
         return
 
     args.out.mkdir(parents=True, exist_ok=True)
-    env = gym.make("graspsim/PromptedGraspImage-v0", objects=args.objects, layout=args.layout, prompt=args.prompt,
-                   split="train", actions=args.actions, view=args.view)
+    env = gym.make("graspsim/PromptedGraspImage-v0", objects=args.objects, layout=args.layout, prompt=tuple(args.prompt.split(",")),
+                   split="train", actions=args.actions, view=args.view, width=args.camera_px, height=args.camera_px)
     # how the agent's actions map onto grasps, for the sb3-ppo / sb3-sac policies that run it later
     mapping = {"actions": args.actions}
     if args.actions == "relative":
@@ -73,7 +76,7 @@ def main(argv=None) -> None:
         model.set_random_seed(args.seed + model.num_timesteps)
         print(f"resuming from {path} at {model.num_timesteps} steps")
     else:
-        kwargs = dict(n_steps=256, batch_size=64) if args.algo == "ppo" else dict(buffer_size=20000, learning_starts=500)
+        kwargs = dict(n_steps=args.n_steps, batch_size=min(64, args.n_steps)) if args.algo == "ppo" else dict(buffer_size=20000, learning_starts=500)
         model = algo("CnnPolicy", env, seed=args.seed, verbose=0, **kwargs)
 
     class Progress(BaseCallback):

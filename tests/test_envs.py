@@ -114,6 +114,25 @@ def test_replaying_a_scene_spec_gives_the_same_observation():
     assert info2["target_name"] == info["target_name"]
 
 
+def test_a_prompt_mixture_draws_each_episode_s_kind_from_the_prompt_stream():
+    env = gym.make("graspsim/PromptedGrasp-v0", layout="single", prompt=("point", "box"), width=96, height=96).unwrapped
+    kinds = [env.reset(seed=s)[1]["prompt"]["kind"] for s in range(12)]
+    assert set(kinds) == {"point", "box"}
+    assert kinds == [env.reset(seed=s)[1]["prompt"]["kind"] for s in range(12)]  # same seeds, same kinds
+    _, info = env.reset(seed=0, options={"prompt": "mask"})
+    assert info["prompt"]["kind"] == "mask"
+    env.close()
+    single = gym.make("graspsim/PromptedGrasp-v0", layout="single", prompt=("box",), width=96, height=96).unwrapped
+    plain = gym.make("graspsim/PromptedGrasp-v0", layout="single", prompt="box", width=96, height=96).unwrapped
+    assert single.config.prompt == "box"  # a one-kind tuple is that kind: no extra draw
+    np.testing.assert_array_equal(single.reset(seed=4)[0]["prompt"]["box"], plain.reset(seed=4)[0]["prompt"]["box"])
+    single.close()
+    plain.close()
+    for bad in ((), ("point", "point"), ("point", "wave")):
+        with pytest.raises(ValueError, match="prompt must be"):
+            gym.make("graspsim/PromptedGrasp-v0", prompt=bad)
+
+
 @pytest.mark.parametrize("kind", PROMPT_KINDS)
 def test_every_prompt_kind(kind):
     env = gym.make("graspsim/PromptedGrasp-v0", prompt=kind, include_segmentation=True).unwrapped

@@ -285,3 +285,27 @@ def test_an_agent_trained_with_relative_actions_runs_as_a_policy_with_them(tmp_p
         (tmp_path / "model.json").write_text(bad if isinstance(bad, str) else json.dumps(bad))
         with pytest.raises(ValueError, match=message):
             policies.make("sb3-ppo", checkpoint=str(tmp_path / "model.zip"))
+
+
+def test_the_sb3_example_trains_saves_and_resumes(tmp_path):
+    import csv
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("sb3_image", Path(__file__).parents[1] / "examples" / "sb3_image.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    out = tmp_path / "agent"
+    args = ["--algo", "ppo", "--actions", "relative", "--view", "anchor", "--prompt", "point,box", "--camera-px", "64",
+            "--n-steps", "16", "--save-every", "16", "--out", str(out)]
+    example.main(args + ["--steps", "32"])
+    assert json.loads((out / "model.json").read_text()) == {"actions": "relative", "radius_px": 8.0, "view": "anchor",
+                                                            "view_radius_px": 16.0}
+    example.main(args + ["--steps", "64"])  # continues from model.zip
+    rows = [r for r in csv.reader(open(out / "progress.csv")) if r]
+    assert [int(r[0]) for r in rows] == [16, 32, 48, 64]
+    assert [int(r[1]) for r in rows] == [16, 32, 48, 64]  # single scenes: one episode per step, counted across runs
+    assert (out / "curve.png").is_file() and not (out / "model.partial.zip").exists()
+    with pytest.raises(SystemExit, match="records"):
+        example.main(["--actions", "absolute", "--camera-px", "64", "--out", str(out), "--steps", "64"])
