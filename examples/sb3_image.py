@@ -107,7 +107,7 @@ def main(argv=None) -> None:
 
 
 def curve_title(args) -> str:
-    return (f"{args.algo.upper()} on {args.objects} {args.layout} scenes, {args.actions} actions"
+    return (f"{args.algo.upper()} on {args.objects} {args.layout} scenes, {args.prompt} prompts, {args.actions} actions"
             + (", anchor view" if args.view == "anchor" else ""))
 
 
