@@ -50,9 +50,17 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--plot-only", action="store_true", help="only redraw OUT/curve.png from OUT/progress.csv")
+    parser.add_argument("--export", type=Path, default=None, metavar="PATH.pth",
+                        help="only write OUT/model.zip's policy network in half precision to PATH.pth "
+                             "(and its action mapping to PATH.json), for sb3-ppo@PATH.pth")
     args = parser.parse_args(argv)
     if args.plot_only:
         plot_progress(args.out, curve_title(args))
+        return
+    if args.export is not None:
+        from graspsim.policies.sb3_agent import export_policy
+
+        print(f"wrote {export_policy(args.out / 'model.zip', args.export, args.algo, args.out / 'model.json')}")
         return
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,11 @@ agent learned is read from ``model.json`` beside its ``model.zip`` (written by
 the example: ``{"actions": "relative", "radius_px": 40.0}``); without that
 file, absolute. An agent trained on the anchor view (``view="anchor"``) has
 ``"view_radius_px"`` there too, and sees the same crop around the prompt's
-anchor. Needs the ``rl`` extra
+anchor. A checkpoint may also be the policy network alone (``.pth``, written by
+:func:`export_policy` in half precision: about a sixth of ``model.zip``'s size, no
+optimiser state). One ships: ``make("sb3-ppo")`` without a checkpoint runs
+:data:`SHIPPED_AGENT` (PPO, prompt-relative actions, anchor view, trained on
+single then pile scenes of primitives; see ``checkpoints/MODEL_CARD.md``). Needs the ``rl`` extra
 (``pip install -e ".[rl]"``). It does not accept text prompts (the
 benchmark refuses a text run before any episode): the image environment
 draws no text, so the agent never saw one.
@@ -34,6 +38,8 @@ from graspsim.grasp import action_bounds, relative_unit_to_action, unit_to_actio
 from .base import BasePolicy
 
 ALGORITHMS = ("ppo", "sac")
+#: the PPO agent that ships (policy network in half precision, with its model card)
+SHIPPED_AGENT = Path(__file__).resolve().parent / "checkpoints" / "sb3_ppo_anchor_primitives.pth"
 
 
 class SB3Policy(BasePolicy):
@@ -46,25 +52,20 @@ class SB3Policy(BasePolicy):
         if algo not in ALGORITHMS:
             raise ValueError(f"algo must be one of {ALGORITHMS}, got {algo!r}")
         if checkpoint is None:
-            raise ValueError(f"sb3-{algo} needs checkpoint= (an agent's model.zip from examples/sb3_image.py); "
-                             "none ships with graspsim")
+            if algo != "ppo":
+                raise ValueError(f"sb3-{algo} needs checkpoint= (an agent's model.zip from examples/sb3_image.py); "
+                                 "only a PPO agent ships with graspsim")
+            checkpoint = SHIPPED_AGENT
         path = Path(checkpoint)
         if not path.is_file():
             raise ValueError(f"SB3 checkpoint {str(path)!r} does not exist")
-        try:
-            import stable_baselines3 as sb3
-        except ImportError as e:
-            raise ImportError("the sb3 policies need Stable-Baselines3: pip install -e \".[rl]\"") from e
-        try:
-            self.agent = {"ppo": sb3.PPO, "sac": sb3.SAC}[algo].load(path, device=device)
-        except Exception as e:  # SB3 raises assorted errors for a wrong or corrupt file
-            raise ValueError(f"SB3 checkpoint {str(path)!r} is not a {algo.upper()} agent: {e}") from e
+        self.agent = _load_agent(path, algo, device)
         shape = tuple(self.agent.observation_space.shape or ())
         if len(shape) != 3 or shape[0] != len(IMAGE_CHANNELS) or shape[1] != shape[2]:
             raise ValueError(f"SB3 checkpoint {str(path)!r} observes {shape}, not the image environment's "
                              f"({len(IMAGE_CHANNELS)}, S, S)")
         self.name = f"sb3-{algo}"
-        self.actions, self.radius_px, self.view_radius_px = _action_mapping(path)
+        self.actions, self.radius_px, self.view_radius_px = _action_mapping(path.with_suffix(".json"))
         self.size = int(shape[1])
         self.max_height_m = float(max_height_m)
         self.point_sigma_px = float(point_sigma_px)
@@ -83,11 +84,61 @@ class SB3Policy(BasePolicy):
         return unit_to_action(unit, *action_bounds(w, h))
 
 
-def _action_mapping(checkpoint: Path) -> tuple[str, float | None, float | None]:
-    """(actions, radius_px, view_radius_px) from the ``model.json`` beside the agent:
+def _sb3():
+    try:
+        import stable_baselines3 as sb3
+    except ImportError as e:
+        raise ImportError("the sb3 policies need Stable-Baselines3: pip install -e \".[rl]\"") from e
+    return sb3
+
+
+def _policy_class(algo: str):
+    """SB3's CNN policy class of ``algo`` (what ``"CnnPolicy"`` names in training)."""
+    _sb3()
+    from stable_baselines3.common.policies import ActorCriticCnnPolicy
+    from stable_baselines3.sac.policies import CnnPolicy as SACCnnPolicy
+
+    return {"ppo": ActorCriticCnnPolicy, "sac": SACCnnPolicy}[algo]
+
+
+def _load_agent(path: Path, algo: str, device: str):
+    """A whole SB3 agent (``model.zip``) or its policy network alone (``.pth``); both predict."""
+    sb3 = _sb3()
+    try:
+        if path.suffix == ".pth":
+            return _policy_class(algo).load(str(path), device=device)
+        return {"ppo": sb3.PPO, "sac": sb3.SAC}[algo].load(path, device=device)
+    except Exception as e:  # SB3 and torch raise assorted errors for a wrong or corrupt file
+        raise ValueError(f"SB3 checkpoint {str(path)!r} is not a {algo.upper()} agent: {e}") from e
+
+
+def export_policy(model_zip, out, algo: str = "ppo", meta=None) -> Path:
+    """Write the policy network of the agent in ``model_zip`` to ``out`` (``.pth``) in half
+    precision, and its action mapping (``meta``, default the ``.json`` beside ``model_zip``)
+    as ``out``'s ``.json``. :class:`SB3Policy` runs the result like the agent (the
+    unit actions agree to about 1e-3). Returns ``out``."""
+    import copy
+
+    model_zip, out = Path(model_zip), Path(out)
+    if out.suffix != ".pth":
+        raise ValueError(f"export_policy writes a .pth file, got {str(out)!r}")
+    actions, radius, view_radius = _action_mapping(Path(meta) if meta is not None else model_zip.with_suffix(".json"))
+    agent = _load_agent(model_zip, algo, "cpu")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    copy.deepcopy(agent.policy).half().save(str(out))
+    mapping = {"actions": actions}
+    if radius is not None:
+        mapping["radius_px"] = radius
+    if view_radius is not None:
+        mapping.update(view="anchor", view_radius_px=view_radius)
+    out.with_suffix(".json").write_text(json.dumps(mapping))
+    return out
+
+
+def _action_mapping(meta_path: Path) -> tuple[str, float | None, float | None]:
+    """(actions, radius_px, view_radius_px) from an agent's ``model.json``:
     ("absolute", None, None) without one; radius_px for relative actions, view_radius_px
     for the anchor view (None for the whole image)."""
-    meta_path = checkpoint.with_suffix(".json")
     if not meta_path.is_file():
         return "absolute", None, None
     try:
@@ -112,4 +163,4 @@ def _positive(meta: dict, key: str, meta_path: Path) -> float:
     return float(value)
 
 
-__all__ = ["ALGORITHMS", "SB3Policy"]
+__all__ = ["ALGORITHMS", "SHIPPED_AGENT", "SB3Policy", "export_policy"]

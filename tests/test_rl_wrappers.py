@@ -134,7 +134,17 @@ def test_stable_baselines3_learns_on_the_image_env_out_of_the_box(algo, tmp_path
         policies.make("sb3-ppo", checkpoint=str(tmp_path / "model.zip")) if algo == "SAC" else \
             policies.make("sb3-ppo", checkpoint=str(_write(tmp_path / "bad.zip", b"not a zip")))
     with pytest.raises(ValueError, match="needs checkpoint="):
-        policies.make("sb3-ppo")
+        policies.make("sb3-sac")  # only a PPO agent ships
+    # the policy network alone, in half precision, acts as the agent does
+    from graspsim.policies.sb3_agent import export_policy
+
+    pth = export_policy(tmp_path / "model.zip", tmp_path / "export" / "agent.pth", algo.lower())
+    alone = policies.make(f"sb3-{algo.lower()}", checkpoint=str(pth))
+    assert (alone.actions, alone.radius_px, alone.view_radius_px, alone.size) == ("absolute", None, None, 48)
+    np.testing.assert_allclose(alone.act(obs), policy.act(obs), atol=0.05)
+    assert pth.stat().st_size < (tmp_path / "model.zip").stat().st_size / 2
+    with pytest.raises(ValueError, match="writes a .pth file"):
+        export_policy(tmp_path / "model.zip", tmp_path / "agent.zip", algo.lower())
     # the agent never saw a text prompt: a text run stops before any episode
     assert main(["run", "--policy", f"sb3-{algo.lower()}@{tmp_path / 'model.zip'}", "--prompt", "text",
                  "--episodes", "1", "--out", str(tmp_path / "text"), "--quiet", "--no-figures"]) == 2
@@ -309,3 +319,19 @@ def test_the_sb3_example_trains_saves_and_resumes(tmp_path):
     assert (out / "curve.png").is_file() and not (out / "model.partial.zip").exists()
     with pytest.raises(SystemExit, match="records"):
         example.main(["--actions", "absolute", "--camera-px", "64", "--out", str(out), "--steps", "64"])
+
+
+def test_the_shipped_agent_runs_as_sb3_ppo():
+    from graspsim import policies
+    from graspsim.policies.sb3_agent import SHIPPED_AGENT
+
+    policy = policies.make("sb3-ppo")
+    assert SHIPPED_AGENT.is_file() and SHIPPED_AGENT.stat().st_size < 5e6
+    assert (policy.actions, policy.radius_px, policy.view_radius_px, policy.size) == ("relative", 40.0, 80.0, 84)
+    env = gym.make("graspsim/PromptedGrasp-v0", layout="single")
+    obs, _ = env.reset(seed=1)
+    action = policy.act(obs)
+    assert env.action_space.contains(action)
+    anchor = env.unwrapped.prompt.points[0]
+    assert np.hypot(*(action[:2] - anchor)) <= 40.0 * np.sqrt(2) + 1e-3  # within the relative reach of the prompt
+    env.close()
