@@ -43,7 +43,8 @@ SHIPPED_AGENT = Path(__file__).resolve().parent / "checkpoints" / "sb3_ppo_ancho
 
 
 class SB3Policy(BasePolicy):
-    """A trained SB3 agent (``algo`` "ppo" or "sac") from its ``model.zip``."""
+    """A trained SB3 agent (``algo`` "ppo" or "sac") from its ``model.zip``, or its policy
+    network alone (``.pth`` from :func:`export_policy`); no checkpoint: :data:`SHIPPED_AGENT`."""
 
     accepts_text = False
 
