@@ -32,6 +32,7 @@ def main(argv=None) -> None:
     from stable_baselines3.common.callbacks import BaseCallback
 
     import graspsim  # noqa: F401 - registers the environments
+    from graspsim.policies.sb3_agent import mapping_record
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--algo", choices=("ppo", "sac"), default="ppo")
@@ -67,11 +68,8 @@ def main(argv=None) -> None:
     env = gym.make("graspsim/PromptedGraspImage-v0", objects=args.objects, layout=args.layout, prompt=tuple(args.prompt.split(",")),
                    split="train", actions=args.actions, view=args.view, width=args.camera_px, height=args.camera_px)
     # how the agent's actions map onto grasps, for the sb3-ppo / sb3-sac policies that run it later
-    mapping = {"actions": args.actions}
-    if args.actions == "relative":
-        mapping["radius_px"] = float(env.get_wrapper_attr("radius_px"))
-    if args.view == "anchor":
-        mapping.update(view="anchor", view_radius_px=float(env.get_wrapper_attr("view_radius_px")))
+    mapping = mapping_record(args.actions, env.get_wrapper_attr("radius_px") if args.actions == "relative" else None,
+                             env.get_wrapper_attr("view_radius_px"))
     meta = args.out / "model.json"
     if meta.is_file() and json.loads(meta.read_text()) != mapping:
         raise SystemExit(f"{meta} records {meta.read_text().strip()}, not {mapping}: use another --out")

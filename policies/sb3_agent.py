@@ -127,13 +127,20 @@ def export_policy(model_zip, out, algo: str = "ppo", meta=None) -> Path:
     agent = _load_agent(model_zip, algo, "cpu")
     out.parent.mkdir(parents=True, exist_ok=True)
     copy.deepcopy(agent.policy).half().save(str(out))
-    mapping = {"actions": actions}
-    if radius is not None:
-        mapping["radius_px"] = radius
-    if view_radius is not None:
-        mapping.update(view="anchor", view_radius_px=view_radius)
-    out.with_suffix(".json").write_text(json.dumps(mapping))
+    out.with_suffix(".json").write_text(json.dumps(mapping_record(actions, radius, view_radius)))
     return out
+
+
+def mapping_record(actions: str, radius_px: float | None = None, view_radius_px: float | None = None) -> dict:
+    """The ``model.json`` record of how an agent's actions and image map (what
+    :class:`SB3Policy` reads back): ``actions``, with ``radius_px`` for relative actions,
+    and ``view``/``view_radius_px`` for the anchor view."""
+    record = {"actions": actions}
+    if radius_px is not None:
+        record["radius_px"] = float(radius_px)
+    if view_radius_px is not None:
+        record.update(view="anchor", view_radius_px=float(view_radius_px))
+    return record
 
 
 def _action_mapping(meta_path: Path) -> tuple[str, float | None, float | None]:
@@ -164,4 +171,4 @@ def _positive(meta: dict, key: str, meta_path: Path) -> float:
     return float(value)
 
 
-__all__ = ["ALGORITHMS", "SHIPPED_AGENT", "SB3Policy", "export_policy"]
+__all__ = ["ALGORITHMS", "SHIPPED_AGENT", "SB3Policy", "export_policy", "mapping_record"]
