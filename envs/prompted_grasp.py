@@ -44,13 +44,19 @@ Constructor: gripper ("franka" default, "robotiq-2f85", or a GripperSpec);
     procedural textures, table colour/texture, light and camera height drawn
     from the scene stream with the env's split; see graspsim.appearance and
     graspsim.envs.scene_env); record_replay (False: True films each grasp from
-    an oblique camera into ``env.unwrapped.last_replay``, graspsim.sim.replay).
+    an oblique camera into ``env.unwrapped.last_replay``, graspsim.sim.replay);
+    schedule ("full" default: the executor's full approach, lift and 1 s hold;
+    "fast": the labeller's schedule, a kinematic approach test, a lift twice as
+    fast and a quarter of the hold, about twice as many grasps per second; its
+    agreement with "full" is measured by ``graspsim bench label --validate`` and
+    in docs/results.md; outcomes are not those of "full").
 
 Version history:
     v0: one grasp per episode. Later additions keep every seed's episode as it
     was: the ``gripper`` observation key and constructor keyword, the
     ``appearance`` keyword and reset option (default "catalogue"), the
-    per-grasp metric hook (graspsim.grasp_metrics), ``record_replay``.
+    per-grasp metric hook (graspsim.grasp_metrics), ``record_replay``,
+    ``schedule`` (default "full").
     ``label_targets`` labels densely since the labelling engine (32 trials per
     object on the labeller's FAST schedule instead of up to 12 filtered ones),
     which changes only rect_* entries of on-the-fly labelled episodes.

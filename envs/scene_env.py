@@ -27,7 +27,7 @@ from gymnasium import spaces
 
 from graspsim.appearance import check_mode
 from graspsim.camera import Camera, DepthNoise
-from graspsim.sim.executor import Executor, Outcome
+from graspsim.sim.executor import Executor, Outcome, schedule_named
 from graspsim.figures import episode_figure
 from graspsim.grasp import ImageGrasp, action_bounds, image_to_world
 from graspsim.grippers import GripperSpec, get_gripper
@@ -120,6 +120,7 @@ class SceneEnv(gym.Env):
         render_mode: str | None = None,
         render_after_grasp: bool = True,
         phrasing: str = "name",
+        schedule: str = "full",
     ):
         self.config = EnvConfig(objects, layout, prompt, object_count, split, appearance, phrasing).validated()
         if not (isinstance(n_points, (int, np.integer)) and 1 <= n_points <= 10):
@@ -130,6 +131,7 @@ class SceneEnv(gym.Env):
             raise ValueError(f"label_targets must be True or False, got {label_targets!r}")
         if not (isinstance(label_trials, (int, np.integer)) and label_trials >= 1):
             raise ValueError(f"label_trials must be a positive integer, got {label_trials!r}")
+        schedule_named(schedule)  # ValueError naming the value, before any client exists
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         if isinstance(depth_noise, dict):
@@ -155,7 +157,9 @@ class SceneEnv(gym.Env):
         self.render_mode = render_mode
         self.gripper = get_gripper(gripper)
         self.world = World(self.camera, gripper=self.gripper)
-        self.executor = Executor(self.world, shake=shake)
+        #: the executor's timing, "full" (default) or "fast" (graspsim.sim.executor.SCHEDULES)
+        self.schedule = schedule
+        self.executor = Executor(self.world, shake=shake, schedule=schedule_named(schedule))
 
         h, w = height, width
         obs = {

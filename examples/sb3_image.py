@@ -5,6 +5,8 @@
     python examples/sb3_image.py --algo sac --layout single --steps 20000 --out runs/sb3-sac-single
     python examples/sb3_image.py --algo ppo --actions relative --steps 20000 --out runs/sb3-ppo-single-relative
     python examples/sb3_image.py --algo ppo --actions relative --view anchor --steps 20000 --out runs/sb3-ppo-single-anchor
+    python examples/sb3_image.py --algo ppo --actions relative --view anchor --layout pile --prompt point,box \
+        --init policies/checkpoints/sb3_ppo_anchor_primitives.pth --steps 50000 --out runs/sb3-ppo-pile-more
 
 The observation is a 5-channel 84 x 84 image (RGB, height above the table,
 the prompt drawn as a channel) and the action (u, v, angle, opening) in
@@ -12,7 +14,11 @@ the prompt drawn as a channel) and the action (u, v, angle, opening) in
 ``OUT/model.zip`` every ``--save-every`` steps and at the end; running the
 same command again continues from it. Success over steps is logged to
 ``OUT/progress.csv`` (steps, episodes, success rate of the last 100) and
-drawn as ``OUT/curve.png`` at the end (``--plot-only`` redraws it). The
+drawn as ``OUT/curve.png`` at the end (``--plot-only`` redraws it).
+``--init`` starts a new agent from another's policy network (its ``model.zip``
+or an exported ``.pth``, e.g. the shipped one) instead of random weights;
+``--schedule fast`` trains on the labeller's faster grasp schedule (about twice
+the episodes per second; evaluate on the full one). The
 saved agent runs as a policy:
 ``graspsim benchmark --policy sb3-ppo@OUT/model.zip --suite primitives-test ...``.
 """
@@ -32,7 +38,7 @@ def main(argv=None) -> None:
     from stable_baselines3.common.callbacks import BaseCallback
 
     import graspsim  # noqa: F401 - registers the environments
-    from graspsim.policies.sb3_agent import mapping_record
+    from graspsim.policies.sb3_agent import mapping_record, warm_start
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--algo", choices=("ppo", "sac"), default="ppo")
@@ -49,6 +55,11 @@ def main(argv=None) -> None:
     parser.add_argument("--n-steps", type=int, default=256, help="PPO: steps per rollout (minibatches of 64 or fewer)")
     parser.add_argument("--save-every", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", type=Path, default=None, metavar="CHECKPOINT",
+                        help="a new agent starts from this agent's policy network (model.zip or exported .pth; same "
+                             "--actions and --view) instead of random weights; ignored when OUT/model.zip exists")
+    parser.add_argument("--schedule", default="full", choices=("full", "fast"),
+                        help="the environment's grasp schedule (fast: the labeller's, about twice the episodes/s)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--plot-only", action="store_true", help="only redraw OUT/curve.png from OUT/progress.csv")
     parser.add_argument("--export", type=Path, default=None, metavar="PATH.pth",
@@ -66,7 +77,8 @@ def main(argv=None) -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     env = gym.make("graspsim/PromptedGraspImage-v0", objects=args.objects, layout=args.layout, prompt=tuple(args.prompt.split(",")),
-                   split="train", actions=args.actions, view=args.view, width=args.camera_px, height=args.camera_px)
+                   split="train", actions=args.actions, view=args.view, width=args.camera_px, height=args.camera_px,
+                   schedule=args.schedule)
     # how the agent's actions map onto grasps, for the sb3-ppo / sb3-sac policies that run it later
     mapping = mapping_record(args.actions, env.get_wrapper_attr("radius_px") if args.actions == "relative" else None,
                              env.get_wrapper_attr("view_radius_px"))
@@ -84,6 +96,9 @@ def main(argv=None) -> None:
     else:
         kwargs = dict(n_steps=args.n_steps, batch_size=min(64, args.n_steps)) if args.algo == "ppo" else dict(buffer_size=20000, learning_starts=500)
         model = algo("CnnPolicy", env, seed=args.seed, verbose=0, **kwargs)
+        if args.init is not None:
+            warm_start(model, args.init, args.algo, mapping)
+            print(f"starting from the policy network of {args.init}")
 
     class Progress(BaseCallback):
         """Appends (steps, episodes, success rate of the last 100) to progress.csv and saves periodically."""

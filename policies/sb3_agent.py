@@ -131,6 +131,29 @@ def export_policy(model_zip, out, algo: str = "ppo", meta=None) -> Path:
     return out
 
 
+def warm_start(model, checkpoint, algo: str, mapping: dict) -> None:
+    """Copy the policy network of ``checkpoint`` (an agent's ``model.zip`` or an exported
+    ``.pth``) into ``model.policy``, the network of a new agent about to train, in float32.
+    ``mapping`` is the new agent's :func:`mapping_record`; the checkpoint's own record (its
+    ``.json``) must equal it, and the observation spaces must agree. Optimiser state, step
+    counts and the replay buffer are not carried over. ValueError naming the file otherwise."""
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise ValueError(f"SB3 checkpoint {str(path)!r} does not exist")
+    if path.suffix == ".zip" and not path.with_suffix(".json").is_file():
+        own = mapping_record("absolute")
+    else:
+        own = mapping_record(*_action_mapping(path.with_suffix(".json")))
+    if own != mapping:
+        raise ValueError(f"SB3 checkpoint {str(path)!r} maps actions and image as {own}, not as this run: {mapping}")
+    source = _load_agent(path, algo, "cpu")
+    source_policy = getattr(source, "policy", source)
+    if source_policy.observation_space != model.observation_space:
+        raise ValueError(f"SB3 checkpoint {str(path)!r} observes {source_policy.observation_space}, "
+                         f"not this run's {model.observation_space}")
+    model.policy.load_state_dict({k: v.float() for k, v in source_policy.state_dict().items()})
+
+
 def mapping_record(actions: str, radius_px: float | None = None, view_radius_px: float | None = None) -> dict:
     """The ``model.json`` record of how an agent's actions and image map (what
     :class:`SB3Policy` reads back): ``actions``, with ``radius_px`` for relative actions,
@@ -171,4 +194,4 @@ def _positive(meta: dict, key: str, meta_path: Path) -> float:
     return float(value)
 
 
-__all__ = ["ALGORITHMS", "SHIPPED_AGENT", "SB3Policy", "export_policy", "mapping_record"]
+__all__ = ["ALGORITHMS", "SHIPPED_AGENT", "SB3Policy", "export_policy", "mapping_record", "warm_start"]

@@ -261,3 +261,19 @@ def test_replay_videos_change_nothing_but_add_a_film(tmp_path):
     assert ("Replays of failed grasps" in report) == bool(failed)
     with pytest.raises(ValueError, match="video must be"):
         BenchmarkConfig(video="sometimes").check()
+
+
+def test_the_fast_schedule_reaches_every_episode_and_is_named_in_the_report(tmp_path, capsys):
+    from graspsim.app.benchmark.run import make_tasks
+
+    config = BenchmarkConfig(policies=["analytic"], episodes=2, layout="single", figures=False, schedule="fast")
+    assert all(json.loads(t.env_kwargs)["schedule"] == "fast" for t in make_tasks(config, None))
+    assert "schedule" not in BenchmarkConfig().to_dict()  # the default stays out: earlier folders resume
+    assert "schedule" not in json.loads(make_tasks(BenchmarkConfig(episodes=1, figures=False), None)[0].env_kwargs)
+    with pytest.raises(ValueError, match="schedule must be one of .* got 'quick'"):
+        BenchmarkConfig(schedule="quick").check()
+    out = tmp_path / "fast"
+    assert main(["benchmark", "--policy", "analytic", "--layout", "single", "--episodes", "1", "--schedule", "fast",
+                 "--workers", "1", "--backend", "serial", "--out", str(out), "--no-figures", "--quiet"]) == 0
+    assert json.loads((out / "summary.json").read_text())["config"]["schedule"] == "fast"
+    assert "fast executor schedule" in (out / "report.md").read_text()

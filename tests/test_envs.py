@@ -303,3 +303,24 @@ def test_render_after_grasp_false_changes_only_the_step_observation():
         gym.make("graspsim/PromptedGrasp-v0", render_after_grasp="no")
     exact.close()
     fast.close()
+
+
+def test_the_fast_schedule_is_opt_in_and_changes_only_the_grasp_timing():
+    from graspsim.sim.executor import FAST, FULL
+
+    full = gym.make("graspsim/PromptedGrasp-v0", layout="single").unwrapped
+    fast = gym.make("graspsim/PromptedGrasp-v0", layout="single", schedule="fast").unwrapped
+    assert full.executor.schedule is FULL and fast.executor.schedule is FAST
+    obs_a, _ = full.reset(seed=2)
+    obs_b, _ = fast.reset(seed=2)
+    np.testing.assert_array_equal(obs_a["depth"], obs_b["depth"])  # same scene and frame
+    action = policies.make("analytic").act(obs_a)
+    _, r_a, _, _, info_a = full.step(action)
+    _, r_b, _, _, info_b = fast.step(action)
+    np.testing.assert_array_equal(info_a["grasp"], info_b["grasp"])
+    assert r_a == r_b == 1.0  # a clean single-object grasp is lifted on both schedules
+    assert fast.last_outcome.timings["hold"] < full.last_outcome.timings["hold"]
+    with pytest.raises(ValueError, match="schedule must be one of .* got 'quick'"):
+        gym.make("graspsim/PromptedGrasp-v0", schedule="quick")
+    full.close()
+    fast.close()

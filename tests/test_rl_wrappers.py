@@ -335,3 +335,33 @@ def test_the_shipped_agent_runs_as_sb3_ppo():
     anchor = env.unwrapped.prompt.points[0]
     assert np.hypot(*(action[:2] - anchor)) <= 40.0 * np.sqrt(2) + 1e-3  # within the relative reach of the prompt
     env.close()
+
+
+def test_warm_start_copies_an_exported_policy_network_into_a_new_agent(tmp_path):
+    import json
+
+    import stable_baselines3 as sb3
+    import torch
+
+    from graspsim.policies.sb3_agent import export_policy, mapping_record, warm_start
+
+    env = gym.make("graspsim/PromptedGraspImage-v0", image_size=48, actions="relative", radius_px=12.0, **SMALL)
+    mapping = mapping_record("relative", 12.0)
+    source = sb3.PPO("CnnPolicy", env, seed=0, verbose=0, n_steps=64, batch_size=32)
+    source.save(tmp_path / "model.zip")
+    (tmp_path / "model.json").write_text(json.dumps(mapping))
+    exported = export_policy(tmp_path / "model.zip", tmp_path / "agent.pth")
+    fresh = sb3.PPO("CnnPolicy", env, seed=1, verbose=0, n_steps=64, batch_size=32)
+    key = "action_net.weight"
+    assert not torch.equal(fresh.policy.state_dict()[key], source.policy.state_dict()[key])
+    warm_start(fresh, exported, "ppo", mapping)
+    for name, value in fresh.policy.state_dict().items():  # the half-precision copy, back in float32
+        assert value.dtype == source.policy.state_dict()[name].dtype
+        torch.testing.assert_close(value, source.policy.state_dict()[name].half().float())
+    warm_start(fresh, tmp_path / "model.zip", "ppo", mapping)  # an agent's model.zip works too
+    assert torch.equal(fresh.policy.state_dict()[key], source.policy.state_dict()[key])
+    with pytest.raises(ValueError, match="maps actions and image as"):
+        warm_start(fresh, exported, "ppo", mapping_record("absolute"))
+    with pytest.raises(ValueError, match="does not exist"):
+        warm_start(fresh, tmp_path / "missing.pth", "ppo", mapping)
+    env.close()

@@ -8,10 +8,11 @@ import numpy as np
 
 
 def bench_sim(objects="primitives", layout="pile", prompt="point", episodes=20, seed=0, split="all", object_count=None,
-              appearance="catalogue", render_after_grasp: bool = True) -> dict:
+              appearance="catalogue", render_after_grasp: bool = True, schedule: str = "full") -> dict:
     """Whole-episode throughput with the random policy, and the median cost of
     each part: build + settle, render, grasp execution (milliseconds).
-    ``render_after_grasp=False``: the environment option that skips the post-grasp render."""
+    ``render_after_grasp=False``: the environment option that skips the post-grasp render;
+    ``schedule``: the environment's executor schedule ("full" or "fast")."""
     import gymnasium as gym
 
     import graspsim  # noqa: F401
@@ -20,7 +21,8 @@ def bench_sim(objects="primitives", layout="pile", prompt="point", episodes=20, 
     if not (isinstance(episodes, int) and episodes >= 1):
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
     env = gym.make("graspsim/PromptedGrasp-v0", objects=objects, layout=layout, prompt=prompt, split=split,
-                   object_count=object_count, appearance=appearance, render_after_grasp=render_after_grasp).unwrapped
+                   object_count=object_count, appearance=appearance, render_after_grasp=render_after_grasp,
+                   schedule=schedule).unwrapped
     policy = policies.make("random")
     parts = {"build_ms": [], "render_ms": [], "execute_ms": [], "episode_ms": []}
     env.reset(seed=seed)  # warm-up (imports, first client)
@@ -40,12 +42,12 @@ def bench_sim(objects="primitives", layout="pile", prompt="point", episodes=20, 
     result = {k: float(np.median(v)) for k, v in parts.items()}
     result["episodes_per_second"] = 1e3 / float(np.mean(parts["episode_ms"]))
     result.update(episodes=episodes, objects=objects, layout=layout, appearance=appearance,
-                  render_after_grasp=render_after_grasp)
+                  render_after_grasp=render_after_grasp, schedule=schedule)
     return result
 
 
 def bench_vector(counts=(1, 2), episodes: int = 16, objects="primitives", layout="pile", seed=0,
-                 autoreset: str = "next-step") -> dict:
+                 autoreset: str = "next-step", schedule: str = "full") -> dict:
     """Episodes per second of ``gymnasium.make_vec("graspsim/PromptedGrasp-v0", num_envs=n,
     vectorization_mode="async")`` with random actions, for each n in ``counts``, and the
     scaling efficiency against the first count (episodes/s ratio divided by the env ratio).
@@ -65,7 +67,8 @@ def bench_vector(counts=(1, 2), episodes: int = 16, objects="primitives", layout
     rows = []
     for n in counts:
         envs = gym.make_vec("graspsim/PromptedGrasp-v0", num_envs=n, vectorization_mode="async",
-                            vector_kwargs={"autoreset_mode": modes[autoreset]}, objects=objects, layout=layout)
+                            vector_kwargs={"autoreset_mode": modes[autoreset]}, objects=objects, layout=layout,
+                            schedule=schedule)
         try:
             envs.action_space.seed(seed)
             envs.reset(seed=[seed + k for k in range(n)])
@@ -83,25 +86,25 @@ def bench_vector(counts=(1, 2), episodes: int = 16, objects="primitives", layout
     base = rows[0]
     for r in rows:
         r["efficiency"] = (r["episodes_per_second"] / base["episodes_per_second"]) / (r["envs"] / base["envs"])
-    return {"rows": rows, "objects": objects, "layout": layout, "autoreset": autoreset}
+    return {"rows": rows, "objects": objects, "layout": layout, "autoreset": autoreset, "schedule": schedule}
 
 
 def format_bench_vector(r: dict) -> str:
     lines = [f"graspsim bench sim --vector: AsyncVectorEnv of PromptedGrasp-v0, random actions, {r['objects']}/{r['layout']}, "
-             f"{r['autoreset']} autoreset"]
+             f"{r['autoreset']} autoreset" + _schedule_note(r)]
     lines += [f"{row['envs']} env(s): {row['episodes_per_second']:.2f} episodes/s ({row['episodes']} episodes in "
               f"{row['seconds']:.1f} s), scaling efficiency {row['efficiency']:.2f}" for row in r["rows"]]
     return "\n".join(lines)
 
 
-def bench_declutter(episodes: int = 5, objects="primitives", layout="pile", seed=0) -> dict:
+def bench_declutter(episodes: int = 5, objects="primitives", layout="pile", seed=0, schedule: str = "full") -> dict:
     """Rounds per second and grasps per second of Declutter-v0 with the analytic policy."""
     import gymnasium as gym
 
     import graspsim  # noqa: F401
     from graspsim import policies
 
-    env = gym.make("graspsim/Declutter-v0", objects=objects, layout=layout, prompt="mask")
+    env = gym.make("graspsim/Declutter-v0", objects=objects, layout=layout, prompt="mask", schedule=schedule)
     policy = policies.make("analytic")
     grasps, t0 = 0, time.perf_counter()
     try:
@@ -119,12 +122,16 @@ def bench_declutter(episodes: int = 5, objects="primitives", layout="pile", seed
             "grasps_per_second": grasps / elapsed}
 
 
+def _schedule_note(r: dict) -> str:
+    return "" if r.get("schedule", "full") == "full" else f", {r['schedule']} executor schedule"
+
+
 def format_bench(r: dict) -> str:
     return "\n".join(
         [
             f"graspsim bench sim: random policy, {r['objects']}/{r['layout']}, {r.get('appearance', 'catalogue')} "
             f"appearance, {r['episodes']} episodes, 1 process"
-            + ("" if r.get("render_after_grasp", True) else ", render_after_grasp=False"),
+            + ("" if r.get("render_after_grasp", True) else ", render_after_grasp=False") + _schedule_note(r),
             f"whole episode: {r['episodes_per_second']:.2f} episodes/s (median {r['episode_ms']:.1f} ms)",
             f"build + settle: {r['build_ms']:.1f} ms (median)",
             f"render: {r['render_ms']:.1f} ms (median)",

@@ -84,6 +84,15 @@ class Schedule:
 FULL = Schedule()
 #: the labeller's schedule (agreement with FULL: ``graspsim bench label --validate``)
 FAST = Schedule(approach="swept", lift_speed=0.5, hold_time=0.25)
+#: the schedules by the names the environments, the benchmark and the CLI take
+SCHEDULES = {"full": FULL, "fast": FAST}
+
+
+def schedule_named(name: str) -> Schedule:
+    """The :class:`Schedule` called ``name`` in :data:`SCHEDULES`; ValueError naming the value otherwise."""
+    if not isinstance(name, str) or name not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {tuple(SCHEDULES)}, got {name!r}")
+    return SCHEDULES[name]
 
 
 @dataclass

@@ -98,7 +98,8 @@ def report_markdown(summary: dict, records: list[dict], figures: list[str], out=
         "",
         f"Scenes: {scenes_of(summary)}; seed {c['seed']}; environment {c['env']}; "
         f"gripper {c.get('gripper', 'franka')}; "
-        f"{summary['episodes']} finished episodes, {summary['errors']} errors; "
+        + ("" if c.get("schedule", "full") == "full" else f"**{c['schedule']} executor schedule** (not the full one); ")
+        + f"{summary['episodes']} finished episodes, {summary['errors']} errors; "
         f"{summary['workers']} worker(s), backend {summary['backend']}; {summary['elapsed_s']:.0f} s "
         f"({summary['episodes_per_second']:.2f} episodes/s).",
         "",

@@ -63,6 +63,8 @@ class BenchmarkConfig:
     grounder: str | None = None
     #: text prompts: "name" (catalogue names), or graspsim.phrases' "train" / "held_out" referring phrases
     phrasing: str = "name"
+    #: the executor's schedule: "full" (default; the published figures) or "fast" (graspsim.sim.executor.SCHEDULES)
+    schedule: str = "full"
 
     def check(self) -> None:
         from graspsim.prompts import check_kind
@@ -101,6 +103,9 @@ class BenchmarkConfig:
         from graspsim.envs.scene_env import TEXT_PHRASINGS
         from graspsim.grounding import GROUNDER_NAMES
 
+        from graspsim.sim.executor import schedule_named
+
+        schedule_named(self.schedule)  # ValueError naming the value
         if self.phrasing not in TEXT_PHRASINGS:
             raise ValueError(f"phrasing must be one of {TEXT_PHRASINGS}, got {self.phrasing!r}")
         if self.grounder is not None and (not isinstance(self.grounder, str)
@@ -117,7 +122,7 @@ class BenchmarkConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         for key, default in (("gripper", "franka"), ("appearance", "catalogue"), ("labels", None), ("video", None),
-                             ("grounder", None), ("phrasing", "name")):
+                             ("grounder", None), ("phrasing", "name"), ("schedule", "full")):
             if d[key] == default:
                 del d[key]  # folders written before these options existed stay resumable
         if isinstance(d["object_count"], tuple):
@@ -161,6 +166,8 @@ def make_tasks(config: BenchmarkConfig, figures_dir: Path | None, preloaded: tup
         env_kwargs["appearance"] = config.appearance
     if config.phrasing != "name":
         env_kwargs["phrasing"] = config.phrasing
+    if config.schedule != "full":
+        env_kwargs["schedule"] = config.schedule
     specs = []
     for entry in config.policies:
         name, kwargs = policy_spec(entry, config.common_policy_kwargs())
