@@ -277,3 +277,26 @@ def test_the_fast_schedule_reaches_every_episode_and_is_named_in_the_report(tmp_
                  "--workers", "1", "--backend", "serial", "--out", str(out), "--no-figures", "--quiet"]) == 0
     assert json.loads((out / "summary.json").read_text())["config"]["schedule"] == "fast"
     assert "fast executor schedule" in (out / "report.md").read_text()
+
+
+def test_paired_outcomes_count_only_episodes_that_posed_the_same_question():
+    from graspsim.app.benchmark.compare import format_paired, paired_outcomes
+
+    def record(i, success, scene="s", error=None):
+        return {"key": f"p/point/{i}", "policy": "p", "prompt_kind": "point", "scene": scene, "target_id": 0,
+                "prompt": {"kind": "point"}, "success": success, "error": error}
+
+    base = {r["key"]: r for r in [record(0, True), record(1, True), record(2, False), record(3, True), record(4, False),
+                                  record(5, True)]}
+    new = {r["key"]: r for r in [record(0, True), record(1, False), record(2, True), record(3, True, scene="other"),
+                                 record(4, False, error="boom"), record(6, True)]}
+    groups = paired_outcomes(base, new)
+    assert groups == {"p/point": {"paired": 3, "same": 1, "only_base": 1, "only_new": 1}}
+    assert "same outcome 1 (0.333), lifted only in base 1, only in new 1" in format_paired(groups)
+    assert "none" in format_paired(paired_outcomes(base, {}))
+
+
+def test_compare_prints_paired_outcomes_of_two_runs_of_the_same_episodes(serial_run, capsys):
+    out, _ = serial_run
+    assert main(["compare", str(out), str(out)]) == 0
+    assert "paired episodes of analytic/point: 2, same outcome 2 (1.000)" in capsys.readouterr().out

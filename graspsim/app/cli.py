@@ -397,6 +397,12 @@ def _compare(args) -> int:
 
     result = compare_summaries(load_summary(args.base), load_summary(args.new), args.max_drop, args.alpha)
     print(format_comparison(result))
+    if all((folder / "episodes.jsonl").is_file() for folder in (args.base, args.new)):
+        from graspsim.app.benchmark.compare import format_paired, paired_outcomes
+        from graspsim.app.benchmark.store import read_records
+
+        print(format_paired(paired_outcomes(read_records(args.base / "episodes.jsonl"),
+                                            read_records(args.new / "episodes.jsonl"))))
     return 1 if result["regressions"] else 0
 
 

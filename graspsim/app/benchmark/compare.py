@@ -6,6 +6,11 @@ category within it, the success rates are compared with
 category whose rate fell by more than ``max_drop`` with one-sided p-value
 below ``alpha`` (H0: the fall is at most ``max_drop``). Groups present in
 only one summary are listed but never fail the check.
+
+When both runs posed the same episodes (same scene, target and prompt under
+the same key, e.g. one suite run twice with another checkpoint or executor
+schedule), :func:`paired_outcomes` also counts, per group, the episodes whose
+success agrees and those lifted in one run only. The verdict does not use them.
 """
 
 from __future__ import annotations
@@ -79,3 +84,32 @@ def format_comparison(result: dict) -> str:
     lines.append(f"{result['regressions']} regression(s): success rate fell by more than {result['max_drop']:g} "
                  f"(one-sided Wald test with Agresti–Caffo adjustment, alpha {result['alpha']:g})")
     return "\n".join(lines)
+
+
+def paired_outcomes(base_records: dict[str, dict], new_records: dict[str, dict]) -> dict[str, dict]:
+    """Per (policy, prompt) group: of the episodes that both runs finished with the same
+    scene, target and prompt under the same key, how many had the same success
+    (``same``), succeeded only in base (``only_base``) or only in new (``only_new``);
+    ``paired`` counts them all. Episodes that errored or posed a different question are left out."""
+    groups: dict[str, dict] = {}
+    for key in sorted(set(base_records) & set(new_records)):
+        b, n = base_records[key], new_records[key]
+        if b.get("error") or n.get("error"):
+            continue
+        if any(b.get(field) != n.get(field) for field in ("scene", "target_id", "prompt")):
+            continue
+        g = groups.setdefault(f"{b['policy']}/{b['prompt_kind']}", {"paired": 0, "same": 0, "only_base": 0, "only_new": 0})
+        g["paired"] += 1
+        if bool(b["success"]) == bool(n["success"]):
+            g["same"] += 1
+        else:
+            g["only_base" if b["success"] else "only_new"] += 1
+    return groups
+
+
+def format_paired(groups: dict[str, dict]) -> str:
+    if not groups:
+        return "paired episodes: none (the runs posed no episode alike)"
+    return "\n".join(
+        f"paired episodes of {name}: {g['paired']}, same outcome {g['same']} ({g['same'] / g['paired']:.3f}), "
+        f"lifted only in base {g['only_base']}, only in new {g['only_new']}" for name, g in groups.items())
