@@ -6,7 +6,7 @@
     python examples/sb3_image.py --algo ppo --actions relative --steps 20000 --out runs/sb3-ppo-single-relative
     python examples/sb3_image.py --algo ppo --actions relative --view anchor --steps 20000 --out runs/sb3-ppo-single-anchor
     python examples/sb3_image.py --algo ppo --actions relative --view anchor --layout pile --prompt point,box \
-        --init policies/checkpoints/sb3_ppo_anchor_primitives.pth --steps 50000 --out runs/sb3-ppo-pile-more
+        --init-from policies/checkpoints/sb3_ppo_anchor_primitives.pth --steps 50000 --out runs/sb3-ppo-pile-more
 
 The observation is a 5-channel 84 x 84 image (RGB, height above the table,
 the prompt drawn as a channel) and the action (u, v, angle, opening) in
@@ -15,7 +15,7 @@ the prompt drawn as a channel) and the action (u, v, angle, opening) in
 same command again continues from it. Success over steps is logged to
 ``OUT/progress.csv`` (steps, episodes, success rate of the last 100) and
 drawn as ``OUT/curve.png`` at the end (``--plot-only`` redraws it).
-``--init`` starts a new agent from another's policy network (its ``model.zip``
+``--init-from`` starts a new agent from another's policy network (its ``model.zip``
 or an exported ``.pth``, e.g. the shipped one) instead of random weights;
 ``--schedule fast`` trains on the labeller's faster grasp schedule (about twice
 the episodes per second; evaluate on the full one). The
@@ -55,7 +55,7 @@ def main(argv=None) -> None:
     parser.add_argument("--n-steps", type=int, default=256, help="PPO: steps per rollout (minibatches of 64 or fewer)")
     parser.add_argument("--save-every", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--init", type=Path, default=None, metavar="CHECKPOINT",
+    parser.add_argument("--init-from", type=Path, default=None, metavar="CHECKPOINT",
                         help="a new agent starts from this agent's policy network (model.zip or exported .pth; same "
                              "--actions and --view) instead of random weights; ignored when OUT/model.zip exists")
     parser.add_argument("--schedule", default="full", choices=("full", "fast"),
@@ -96,9 +96,9 @@ def main(argv=None) -> None:
     else:
         kwargs = dict(n_steps=args.n_steps, batch_size=min(64, args.n_steps)) if args.algo == "ppo" else dict(buffer_size=20000, learning_starts=500)
         model = algo("CnnPolicy", env, seed=args.seed, verbose=0, **kwargs)
-        if args.init is not None:
-            warm_start(model, args.init, args.algo, mapping)
-            print(f"starting from the policy network of {args.init}")
+        if args.init_from is not None:
+            warm_start(model, args.init_from, args.algo, mapping)
+            print(f"starting from the policy network of {args.init_from}")
 
     class Progress(BaseCallback):
         """Appends (steps, episodes, success rate of the last 100) to progress.csv and saves periodically."""
