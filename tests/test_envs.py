@@ -324,3 +324,49 @@ def test_the_fast_schedule_is_opt_in_and_changes_only_the_grasp_timing():
         gym.make("graspsim/PromptedGrasp-v0", schedule="quick")
     full.close()
     fast.close()
+
+
+def _autoreset_run(venv_cls, prefetch: bool, episodes: int = 3, **kwargs):
+    """Observations, rewards and infos of a vector env over ``episodes`` autoreset episodes per copy."""
+    venv = venv_cls([lambda: gym.make("graspsim/PromptedGrasp-v0", object_count=(2, 3), prefetch_scenes=prefetch,
+                                      **kwargs) for _ in range(2)])
+    obs, info = venv.reset(seed=[21, 22])
+    h, actions = hashlib.sha256(), np.random.default_rng(0)
+    for _ in range(episodes):
+        action = np.stack([[actions.uniform(60, 260), actions.uniform(60, 260), 0.3, 40.0] for _ in range(2)])
+        obs, reward, term, _, step_info = venv.step(action.astype(np.float32))
+        assert term.all()
+        obs, info = venv.reset()  # seedless: the streams continue (what autoreset does)
+        for a in (obs["rgb"], obs["depth"], obs["prompt"]["points"], reward, step_info["grasp"]):
+            h.update(np.ascontiguousarray(a).tobytes())
+        h.update(repr((list(step_info["failure_mode"]), list(info["target_name"]), list(info["scene"]))).encode())
+    venv.close()
+    return h.hexdigest()
+
+
+def test_scene_prefetch_changes_no_bit_in_vector_envs():
+    exact = _autoreset_run(gym.vector.SyncVectorEnv, prefetch=False)
+    assert _autoreset_run(gym.vector.AsyncVectorEnv, prefetch=True) == exact
+    assert _autoreset_run(gym.vector.SyncVectorEnv, prefetch=True) == exact
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"appearance": "randomised", "layout": "packed"}])
+def test_seedless_resets_are_served_by_the_prefetcher_and_seeded_ones_are_not(kwargs):
+    plain = gym.make("graspsim/PromptedGrasp-v0", object_count=(2, 3), prefetch_scenes=False, **kwargs).unwrapped
+    ahead = gym.make("graspsim/PromptedGrasp-v0", object_count=(2, 3), **kwargs).unwrapped
+    resets = ({"seed": 7}, {}, {}, {}, {"seed": 8}, {}, {"options": {"layout": "single"}}, {})
+    for reset in resets:
+        a, info_a = plain.reset(**reset)
+        b, info_b = ahead.reset(**reset)
+        assert info_a["scene"] == info_b["scene"]
+        np.testing.assert_array_equal(a["rgb"], b["rgb"])
+        np.testing.assert_array_equal(a["depth"], b["depth"])
+    # a seedless reset without options starts the next scene in the background: the third and fourth
+    # resets are served from it; a seed or options drop the pending scene (and the reset after options
+    # finds none pending)
+    assert ahead.prefetcher.hits == 2 and plain.prefetcher is None
+    with pytest.raises(ValueError, match="prefetch_scenes must be True or False, got 'yes'"):
+        gym.make("graspsim/PromptedGrasp-v0", prefetch_scenes="yes")
+    plain.close()
+    ahead.close()
+    assert ahead.prefetcher is None
