@@ -30,7 +30,7 @@ class DeclutterEnv(SceneEnv):
             raise ValueError(f"max_attempts must be None or a positive integer, got {max_attempts!r}")
         self.max_attempts = max_attempts
 
-    def _reset(self, seed, options):
+    def reset(self, *, seed=None, options=None):
         config = self._start_episode(seed, options)
         self._config = config
         self._choose_target(config, (options or {}).get("target"))
@@ -54,7 +54,7 @@ class DeclutterEnv(SceneEnv):
             "declutter_rate": self.removed / self.presented if self.presented else 0.0,
         }
 
-    def _step(self, action):
+    def step(self, action):
         if getattr(self, "_done", True):
             raise RuntimeError("the round is over: call reset()")
         grasp, outcome, info = self._execute(action)

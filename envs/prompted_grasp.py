@@ -72,7 +72,7 @@ from graspsim.envs.scene_env import SceneEnv
 class PromptedGraspEnv(SceneEnv):
     """One scene, one target, one prompt, one grasp (see the module docstring)."""
 
-    def _reset(self, seed, options):
+    def reset(self, *, seed=None, options=None):
         config = self._start_episode(seed, options)
         target = (options or {}).get("target")
         self._choose_target(config, target)
@@ -93,7 +93,7 @@ class PromptedGraspEnv(SceneEnv):
         }
         return self._observation(), info
 
-    def _step(self, action):
+    def step(self, action):
         if getattr(self, "_done", True):
             raise RuntimeError("the episode is over (one grasp per episode): call reset()")
         grasp, outcome, info = self._execute(action)

@@ -18,7 +18,6 @@ observation's intrinsics/extrinsics and every pixel <-> world conversion.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, replace
 
@@ -101,24 +100,13 @@ def generate_episode_scene(world: World, config: EnvConfig, scene_rng: np.random
     return randomise_spec(scene, scene_rng, config.split) if config.appearance == "randomised" else scene
 
 
-def _stream_at(stream_state: dict) -> np.random.Generator:
-    stream = np.random.Generator(getattr(np.random, stream_state["bit_generator"])())
-    stream.bit_generator.state = stream_state
-    return stream
-
-
 def _generate_from_stream(world: World, stream_state: dict, config: EnvConfig) -> tuple[SceneSpec, dict]:
     """What a reset that finds the environment's stream in ``stream_state`` generates, and the
     scene stream's state afterwards (for :class:`graspsim.envs.scene_prefetch.ScenePrefetcher`)."""
-    scene_rng = episode_streams(_stream_at(stream_state))[0]
+    stream = np.random.Generator(getattr(np.random, stream_state["bit_generator"])())
+    stream.bit_generator.state = stream_state
+    scene_rng = episode_streams(stream)[0]
     return generate_episode_scene(world, config, scene_rng), scene_rng.bit_generator.state
-
-
-def _advance_stream(stream_state: dict) -> dict:
-    """The environment's stream state after the draws of one reset from ``stream_state``."""
-    stream = _stream_at(stream_state)
-    episode_streams(stream)
-    return stream.bit_generator.state
 
 
 def check_seed(seed) -> None:
@@ -129,9 +117,7 @@ def check_seed(seed) -> None:
 
 
 class SceneEnv(gym.Env):
-    """Base class: subclasses implement ``_reset(seed, options)`` and ``_step(action)``
-    (Gymnasium's ``reset`` and ``step``, which run them as the environment's busy time
-    for the scene prefetcher)."""
+    """Base class: subclasses implement ``step``."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 2}
 
@@ -202,10 +188,9 @@ class SceneEnv(gym.Env):
         #: the executor's timing, "full" (default) or "fast" (graspsim.sim.executor.SCHEDULES)
         self.schedule = schedule
         self.executor = Executor(self.world, shake=shake, schedule=schedule_named(schedule))
-        #: after a reset without seed or options, the next such resets' scenes are generated in the
+        #: after a reset without seed or options, the next such reset's scene is generated in the
         #: background (graspsim.envs.scene_prefetch); None when ``prefetch_scenes=False``
-        self.prefetcher = ScenePrefetcher(_generate_from_stream, _advance_stream, self.world.solver_iterations) \
-            if prefetch_scenes else None
+        self.prefetcher = ScenePrefetcher(_generate_from_stream, self.world.solver_iterations) if prefetch_scenes else None
 
         h, w = height, width
         obs = {
@@ -232,19 +217,6 @@ class SceneEnv(gym.Env):
         #: wall-clock milliseconds of the last reset/step: build_ms (generate +
         #: settle + rebuild), render_ms, execute_ms
         self.timings: dict[str, float] = {}
-
-    # -- the Gymnasium entry points ------------------------------------------------------
-    def reset(self, *, seed=None, options=None):
-        with self._busy():
-            return self._reset(seed, options)
-
-    def step(self, action):
-        with self._busy():
-            return self._step(action)
-
-    def _busy(self):
-        """The environment's own work: a scene generation in the background pauses meanwhile."""
-        return self.prefetcher.busy() if self.prefetcher is not None else contextlib.nullcontext()
 
     # -- reset -------------------------------------------------------------------------
     def _episode_config(self, options: dict) -> EnvConfig:
@@ -273,7 +245,7 @@ class SceneEnv(gym.Env):
         self._new_scene(config, scene, prefetched)
         if self.prefetcher is not None and seed is None and not options:
             # a continuing stream (vector autoreset, SB3): the next such reset's scene is known now
-            self.prefetcher.plan(self.np_random.bit_generator.state, config)
+            self.prefetcher.start(self.np_random.bit_generator.state, config)
         self.last_grasp = None
         self.last_outcome = None
         return config

@@ -361,11 +361,10 @@ def test_seedless_resets_are_served_by_the_prefetcher_and_seeded_ones_are_not(kw
         assert info_a["scene"] == info_b["scene"]
         np.testing.assert_array_equal(a["rgb"], b["rgb"])
         np.testing.assert_array_equal(a["depth"], b["depth"])
-    # a seedless reset without options plans the next three such resets' scenes: the third and fourth
-    # resets are served; the seeded one moves the stream off the plan (and the reset after it is not
-    # served); the reset with options takes nothing, and the last reset, two draws after the sixth,
-    # finds its scene planned
-    assert ahead.prefetcher.hits == 3 and plain.prefetcher is None
+    # a seedless reset without options starts the next scene in the background: the third and fourth
+    # resets are served from it; a seed or options drop the pending scene (and the reset after options
+    # finds none pending)
+    assert ahead.prefetcher.hits == 2 and plain.prefetcher is None
     with pytest.raises(ValueError, match="prefetch_scenes must be True or False, got 'yes'"):
         gym.make("graspsim/PromptedGrasp-v0", prefetch_scenes="yes")
     plain.close()
