@@ -37,7 +37,6 @@ from graspsim.scene import LAYOUTS, SceneSpec, check_count_range
 from graspsim.sim.scene_builder import build_scene, generate_scene, randomise_spec
 from graspsim.sim.trials import TRIALS_PER_OBJECT, label_objects
 from graspsim.sim.world import World
-from graspsim.envs.scene_prefetch import ScenePrefetcher
 
 RESET_OPTIONS = ("objects", "layout", "prompt", "object_count", "split", "appearance", "phrasing", "scene", "target")
 _CONFIG_OPTIONS = ("objects", "layout", "prompt", "object_count", "split", "appearance", "phrasing")
@@ -85,30 +84,6 @@ class EnvConfig:
         return replace(self, object_count=count, prompt=prompt)
 
 
-def episode_streams(stream: np.random.Generator) -> tuple[np.random.Generator, ...]:
-    """The scene, prompt and sensor-noise generators of an episode, drawn from the environment's stream."""
-    return tuple(np.random.default_rng(int(s)) for s in stream.integers(0, 2**63 - 1, size=3))
-
-
-def generate_episode_scene(world: World, config: EnvConfig, scene_rng: np.random.Generator) -> SceneSpec:
-    """A new scene of ``config`` generated in ``world`` from the scene stream, with a drawn
-    appearance in "randomised" mode (the draws of every generated episode)."""
-    from graspsim.objects import get_object_set
-
-    scene = generate_scene(world, get_object_set(config.objects), config.layout, config.object_count, config.split,
-                           scene_rng)
-    return randomise_spec(scene, scene_rng, config.split) if config.appearance == "randomised" else scene
-
-
-def _generate_from_stream(world: World, stream_state: dict, config: EnvConfig) -> tuple[SceneSpec, dict]:
-    """What a reset that finds the environment's stream in ``stream_state`` generates, and the
-    scene stream's state afterwards (for :class:`graspsim.envs.scene_prefetch.ScenePrefetcher`)."""
-    stream = np.random.Generator(getattr(np.random, stream_state["bit_generator"])())
-    stream.bit_generator.state = stream_state
-    scene_rng = episode_streams(stream)[0]
-    return generate_episode_scene(world, config, scene_rng), scene_rng.bit_generator.state
-
-
 def check_seed(seed) -> None:
     if seed is None:
         return
@@ -146,7 +121,6 @@ class SceneEnv(gym.Env):
         render_after_grasp: bool = True,
         phrasing: str = "name",
         schedule: str = "full",
-        prefetch_scenes: bool = True,
     ):
         self.config = EnvConfig(objects, layout, prompt, object_count, split, appearance, phrasing).validated()
         if not (isinstance(n_points, (int, np.integer)) and 1 <= n_points <= 10):
@@ -158,8 +132,6 @@ class SceneEnv(gym.Env):
         if not (isinstance(label_trials, (int, np.integer)) and label_trials >= 1):
             raise ValueError(f"label_trials must be a positive integer, got {label_trials!r}")
         schedule_named(schedule)  # ValueError naming the value, before any client exists
-        if not isinstance(prefetch_scenes, bool):
-            raise ValueError(f"prefetch_scenes must be True or False, got {prefetch_scenes!r}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         if isinstance(depth_noise, dict):
@@ -188,9 +160,6 @@ class SceneEnv(gym.Env):
         #: the executor's timing, "full" (default) or "fast" (graspsim.sim.executor.SCHEDULES)
         self.schedule = schedule
         self.executor = Executor(self.world, shake=shake, schedule=schedule_named(schedule))
-        #: after a reset without seed or options, the next such reset's scene is generated in the
-        #: background (graspsim.envs.scene_prefetch); None when ``prefetch_scenes=False``
-        self.prefetcher = ScenePrefetcher(_generate_from_stream, self.world.solver_iterations) if prefetch_scenes else None
 
         h, w = height, width
         obs = {
@@ -237,31 +206,22 @@ class SceneEnv(gym.Env):
                 raise ValueError(f"options['scene'] must be a SceneSpec or its dict, got {type(scene).__name__}")
             scene = SceneSpec.from_dict(scene)
         super().reset(seed=seed)
-        stream_state = self.np_random.bit_generator.state
-        self._scene_rng, self._prompt_rng, self._noise_rng = episode_streams(self.np_random)
-        prefetched = None
-        if self.prefetcher is not None and scene is None:
-            prefetched = self.prefetcher.take(stream_state, config)
-        self._new_scene(config, scene, prefetched)
-        if self.prefetcher is not None and seed is None and not options:
-            # a continuing stream (vector autoreset, SB3): the next such reset's scene is known now
-            self.prefetcher.start(self.np_random.bit_generator.state, config)
+        streams = self.np_random.integers(0, 2**63 - 1, size=3)
+        self._scene_rng, self._prompt_rng, self._noise_rng = (np.random.default_rng(int(s)) for s in streams)
+        self._new_scene(config, scene)
         self.last_grasp = None
         self.last_outcome = None
         return config
 
-    def _new_scene(self, config: EnvConfig, scene: SceneSpec | None = None, prefetched: tuple | None = None) -> None:
-        """Build ``scene``, or a new one generated from the scene stream (or the prefetcher's
-        ``(spec, scene stream state)`` of exactly that generation)."""
+    def _new_scene(self, config: EnvConfig, scene: SceneSpec | None = None) -> None:
+        """Build ``scene``, or a new one generated from the scene stream."""
         from graspsim.objects import get_object_set
 
         object_set = get_object_set(scene.object_set if scene is not None else config.objects)
         t0 = time.perf_counter()
-        if prefetched is not None:
-            scene, self._scene_rng.bit_generator.state = prefetched
-        elif scene is None:
-            scene = generate_episode_scene(self.world, config, self._scene_rng)
-        elif config.appearance == "randomised" and scene.appearance is None:
+        if scene is None:
+            scene = generate_scene(self.world, object_set, config.layout, config.object_count, config.split, self._scene_rng)
+        if config.appearance == "randomised" and scene.appearance is None:
             scene = randomise_spec(scene, self._scene_rng, config.split)
         # Always rebuild from the spec: generated and loaded scenes start from identical states.
         build_scene(self.world, scene, object_set)
@@ -418,9 +378,6 @@ class SceneEnv(gym.Env):
         return episode_figure(self.frame["rgb"], self.prompt, self.last_grasp, success)
 
     def close(self):
-        if getattr(self, "prefetcher", None) is not None:
-            self.prefetcher.close()
-            self.prefetcher = None
         if getattr(self, "world", None) is not None:
             self.world.close()
             self.world = None
