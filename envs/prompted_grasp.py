@@ -47,7 +47,7 @@ Constructor: gripper ("franka" default, "robotiq-2f85", or a GripperSpec);
     an oblique camera into ``env.unwrapped.last_replay``, graspsim.sim.replay);
     schedule ("full" default: the executor's full approach, lift and 1 s hold;
     "fast": the labeller's schedule, a kinematic approach test, a lift twice as
-    fast and a quarter of the hold, about twice as many grasps per second; its
+    fast and a quarter of the hold, grasps about 2.5 times faster; its
     agreement with "full" is measured by ``graspsim bench label --validate`` and
     in docs/results.md; outcomes are not those of "full").
 

@@ -17,8 +17,8 @@ same command again continues from it. Success over steps is logged to
 drawn as ``OUT/curve.png`` at the end (``--plot-only`` redraws it).
 ``--init-from`` starts a new agent from another's policy network (its ``model.zip``
 or an exported ``.pth``, e.g. the shipped one) instead of random weights;
-``--schedule fast`` trains on the labeller's faster grasp schedule (about twice
-the episodes per second; evaluate on the full one). The
+``--schedule fast`` trains on the labeller's faster grasp schedule (grasps about
+2.5x faster; evaluate on the full one). The
 saved agent runs as a policy:
 ``graspsim benchmark --policy sb3-ppo@OUT/model.zip --suite primitives-test ...``.
 """
@@ -59,7 +59,7 @@ def main(argv=None) -> None:
                         help="a new agent starts from this agent's policy network (model.zip or exported .pth; same "
                              "--actions and --view) instead of random weights; ignored when OUT/model.zip exists")
     parser.add_argument("--schedule", default="full", choices=("full", "fast"),
-                        help="the environment's grasp schedule (fast: the labeller's, about twice the episodes/s)")
+                        help="the environment's grasp schedule (fast: the labeller's, grasps about 2.5x faster)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--plot-only", action="store_true", help="only redraw OUT/curve.png from OUT/progress.csv")
     parser.add_argument("--export", type=Path, default=None, metavar="PATH.pth",

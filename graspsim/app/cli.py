@@ -66,9 +66,11 @@ def _add_episode_args(p: argparse.ArgumentParser, repeat_prompt: bool = False) -
     p.add_argument("--resume", action="store_true", help="complete an interrupted run in --out (same settings)")
     p.add_argument("--no-figures", action="store_true", help="do not save a figure per episode")
     p.add_argument("--shake", action="store_true", help="shake the gripper while holding")
-    p.add_argument("--schedule", default="full", choices=("full", "fast"),
+    from graspsim.sim.executor import SCHEDULES
+
+    p.add_argument("--schedule", default="full", choices=tuple(SCHEDULES),
                    help="the grasp's timing: full (default; 1 s hold) or fast (the labeller's: kinematic approach "
-                        "test, faster lift, 0.25 s hold; about twice the grasps per second, outcomes not identical)")
+                        "test, lift twice as fast, 0.25 s hold; grasps about 2.5x faster, outcomes not identical)")
     p.add_argument("--video", nargs="?", const="all", default=None, choices=("all", "failures"),
                    help="write an MP4 replay of each grasp (or only of failures) from an oblique camera under "
                         "OUT/videos/ (about 1 s more per episode)")
@@ -265,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="performance benchmarks")
     bench_sub = _with_defaults_in_help(bench.add_subparsers(dest="bench", required=True))
+    from graspsim.sim.executor import SCHEDULES
+
     sim = bench_sub.add_parser("sim", help="whole-episode throughput of the random policy and its parts")
     _add_scene_args(sim)
     sim.add_argument("--episodes", type=int, default=20, help="episodes")
@@ -276,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--no-render-after-grasp", dest="render_after_grasp", action="store_false",
                      help="measure with the environment option render_after_grasp=False (the step returns the "
                           "frame the policy acted on: a render less per episode)")
-    sim.add_argument("--schedule", default="full", choices=("full", "fast"),
+    sim.add_argument("--schedule", default="full", choices=tuple(SCHEDULES),
                      help="the environments' executor schedule (fast: the labeller's; outcomes not identical)")
     sim.add_argument("--declutter", type=int, default=0, metavar="ROUNDS",
                      help="also: rounds/s and grasps/s of Declutter-v0 (analytic policy) over ROUNDS rounds")
