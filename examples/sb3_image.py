@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import textwrap
 from pathlib import Path
 
 
@@ -129,7 +130,9 @@ def main(argv=None) -> None:
 
 def curve_title(args) -> str:
     return (f"{args.algo.upper()} on {args.objects} {args.layout} scenes, {args.prompt} prompts, {args.actions} actions"
-            + (", anchor view" if args.view == "anchor" else ""))
+            + (", anchor view" if args.view == "anchor" else "")
+            + (f", {args.schedule} schedule" if args.schedule != "full" else "")
+            + (f", from {args.init_from.name}" if args.init_from is not None else ""))
 
 
 def save_atomically(model, path: Path) -> None:
@@ -163,7 +166,7 @@ def plot_progress(out: Path, title: str) -> Path:
     ax.set_ylabel("lift success, last 100 episodes")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(textwrap.fill(title, 75), fontsize=9)
     fig.tight_layout()
     fig.savefig(out / "curve.png")
     plt.close(fig)
