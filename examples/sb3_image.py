@@ -166,7 +166,7 @@ def plot_progress(out: Path, title: str) -> Path:
     ax.set_ylabel("lift success, last 100 episodes")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
-    ax.set_title(textwrap.fill(title, 75), fontsize=9)
+    ax.set_title(textwrap.fill(title, 64), fontsize=9)
     fig.tight_layout()
     fig.savefig(out / "curve.png")
     plt.close(fig)
