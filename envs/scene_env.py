@@ -157,8 +157,7 @@ class SceneEnv(gym.Env):
         self.render_mode = render_mode
         self.gripper = get_gripper(gripper)
         self.world = World(self.camera, gripper=self.gripper)
-        #: the executor's timing, "full" (default) or "fast" (graspsim.sim.executor.SCHEDULES)
-        self.schedule = schedule
+        # the executor's timing, "full" (default) or "fast" (graspsim.sim.executor.SCHEDULES)
         self.executor = Executor(self.world, shake=shake, schedule=schedule_named(schedule))
 
         h, w = height, width

@@ -40,6 +40,7 @@ def main(argv=None) -> None:
 
     import graspsim  # noqa: F401 - registers the environments
     from graspsim.policies.sb3_agent import mapping_record, warm_start
+    from graspsim.sim.executor import SCHEDULES
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--algo", choices=("ppo", "sac"), default="ppo")
@@ -59,7 +60,7 @@ def main(argv=None) -> None:
     parser.add_argument("--init-from", type=Path, default=None, metavar="CHECKPOINT",
                         help="a new agent starts from this agent's policy network (model.zip or exported .pth; same "
                              "--actions and --view) instead of random weights; ignored when OUT/model.zip exists")
-    parser.add_argument("--schedule", default="full", choices=("full", "fast"),
+    parser.add_argument("--schedule", default="full", choices=tuple(SCHEDULES),
                         help="the environment's grasp schedule (fast: the labeller's, grasps about 2.5x faster)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--plot-only", action="store_true", help="only redraw OUT/curve.png from OUT/progress.csv")

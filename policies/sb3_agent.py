@@ -140,10 +140,7 @@ def warm_start(model, checkpoint, algo: str, mapping: dict) -> None:
     path = Path(checkpoint)
     if not path.is_file():
         raise ValueError(f"SB3 checkpoint {str(path)!r} does not exist")
-    if path.suffix == ".zip" and not path.with_suffix(".json").is_file():
-        own = mapping_record("absolute")
-    else:
-        own = mapping_record(*_action_mapping(path.with_suffix(".json")))
+    own = mapping_record(*_action_mapping(path.with_suffix(".json")))  # no .json: absolute, as SB3Policy reads it
     if own != mapping:
         raise ValueError(f"SB3 checkpoint {str(path)!r} maps actions and image as {own}, not as this run: {mapping}")
     source = _load_agent(path, algo, "cpu")
